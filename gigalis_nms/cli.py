@@ -1,0 +1,66 @@
+"""The `gigalis` command. Each capability brings its own group of subcommands; this module
+only assembles them and holds the commands about the service itself."""
+
+from __future__ import annotations
+
+import typer
+
+from gigalis_nms import __version__
+from gigalis_nms.auth.cli import app as token_app
+from gigalis_nms.console import console, database, reports_errors, settings
+from gigalis_nms.db import migrate
+from gigalis_nms.inventory.cli import app as inventory_app
+
+app = typer.Typer(
+    help="Gigalis NMS: the public fibre backbone of the Pays de la Loire, as one system.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Apply the migrations up to REVISION (the latest by default)."""
+    with database() as engine:
+        migrate.upgrade(engine, revision)
+        console.print(f"database at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("current")
+@reports_errors
+def db_current() -> None:
+    """Show the database's revision and the latest one this version knows."""
+    with database() as engine:
+        console.print(f"current: {migrate.current_revision(engine)}")
+        console.print(f"latest:  {migrate.head_revision()}")
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: str | None = typer.Option(None, help="listen address (GIGALIS_HOST)"),
+    port: int | None = typer.Option(None, help="listen port (GIGALIS_PORT)"),
+    load: bool = typer.Option(
+        True, help="load GIGALIS_INVENTORY_DIR when the database holds no site yet"
+    ),
+) -> None:
+    """Run the API: migrate the database, load the network on first start, then serve."""
+    from gigalis_nms.service import run_service  # noqa: PLC0415 - uvicorn only when serving
+
+    current = settings()
+    run_service(current, host=host or current.host, port=port or current.port, load=load)
+
+
+def main() -> None:
+    app()

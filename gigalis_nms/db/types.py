@@ -1,0 +1,70 @@
+"""Column types that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+# Deterministic constraint names, identical on SQLite and PostgreSQL, so that migrations and
+# error messages can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases.
+
+    SQLite has no timezone type, so values are stored as naive UTC and given their timezone
+    back on the way out; a naive datetime handed in is refused rather than guessed.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store times in UTC with a timezone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None, **kw: Any) -> sa.Column:
+    """A VARCHAR column with a CHECK of the enum's values, named ``ck_<table>_<enum>``.
+
+    Not a native PostgreSQL ENUM: adding a value later is then a one-line migration on both
+    databases instead of an ``ALTER TYPE`` that SQLite cannot follow.
+    """
+    return sa.Column(
+        sa.Enum(
+            enum,
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda members: [member.value for member in members],
+            name=enum.__name__.lower(),
+            validate_strings=True,
+        ),
+        default=default,
+        **kw,
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,81 @@
+"""The project's exception family.
+
+Every error a user can cause derives from :class:`GigalisError` and carries the object it
+concerns and the reason, so the API and the command line can report it the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One reason a value was refused: which field, and why."""
+
+    field: str
+    reason: str
+    location: str | None = None  # e.g. "inventory/cables.yaml:42" for files
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.field}: {self.reason}"
+
+
+class GigalisError(Exception):
+    """Root of every error the project raises on purpose."""
+
+    status_code = 500
+    code = "error"
+
+    def __init__(self, message: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class InvalidInput(GigalisError, ValueError):
+    """Input was refused; ``problems`` names each field and the reason."""
+
+    status_code = 422
+    code = "invalid"
+
+    @classmethod
+    def of(cls, field: str, reason: str, location: str | None = None) -> InvalidInput:
+        problem = FieldProblem(field, reason, location)
+        return cls(str(problem), [problem])
+
+
+class NotFound(GigalisError, LookupError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(GigalisError):
+    """The change would break a rule held by the database (a resource held twice, a capacity
+    exceeded, a duplicate natural key) or clash with a concurrent change."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PermissionDenied(GigalisError, PermissionError):
+    """The caller is known but its role does not allow this action."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotAuthenticated(GigalisError):
+    """No token, or a token that is unknown, revoked or expired."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class InsecureSettings(GigalisError):
+    """A development default was left in place outside development mode."""
+
+    code = "insecure_settings"

@@ -1,0 +1,1 @@
+"""Inventory: organisations, sites, devices, fibre, backbone links, circuits and holdings."""

@@ -1,0 +1,86 @@
+"""Checks of French identifiers and network values, shared by the API and the loader."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+HOSTNAME = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+CIRCUIT_REF = re.compile(r"^GIG-(DF|ETH|WAV|HST)-\d{6}$")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn checksum, which SIREN and SIRET numbers carry.
+
+    >>> luhn_valid("732829320")
+    True
+    >>> luhn_valid("732829321")
+    False
+    """
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def check_siren(value: str) -> str:
+    if not re.fullmatch(r"\d{9}", value):
+        raise ValueError("a SIREN is exactly 9 digits")
+    if not luhn_valid(value):
+        raise ValueError("not a valid SIREN (its Luhn checksum fails)")
+    return value
+
+
+def check_site_code(value: str) -> str:
+    if not SITE_CODE.fullmatch(value):
+        raise ValueError("2 to 32 characters among A-Z, 0-9, '-' and '_', starting with A-Z or 0-9")
+    return value
+
+
+def check_hostname(value: str) -> str:
+    if len(value) > 253 or not HOSTNAME.fullmatch(value):
+        raise ValueError("a lower-case DNS name (letters, digits, '-' and '.')")
+    return value
+
+
+def check_insee_code(value: str) -> str:
+    if not INSEE_CODE.fullmatch(value):
+        raise ValueError("an INSEE commune code is 5 characters, e.g. 44109")
+    return value
+
+
+def departement_of(insee_code: str) -> str:
+    """The département a commune belongs to.
+
+    >>> departement_of("44109"), departement_of("97411"), departement_of("2A004")
+    ('44', '974', '2A')
+    """
+    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+
+
+def check_ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_interface(value).ip)
+    except ValueError:
+        raise ValueError("not an IPv4 or IPv6 address") from None
+
+
+def check_circuit_ref(value: str) -> str:
+    if not CIRCUIT_REF.fullmatch(value):
+        raise ValueError("a circuit reference looks like GIG-ETH-000123 (DF, ETH, WAV or HST)")
+    return value
+
+
+def check_vlan(value: int) -> int:
+    if not 1 <= value <= 4094:
+        raise ValueError("a VLAN id is between 1 and 4094")
+    return value

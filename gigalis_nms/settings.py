@@ -1,0 +1,87 @@
+"""Service settings, read from ``GIGALIS_*`` environment variables (or a ``.env`` file).
+
+Development mode is the embedded default: SQLite under the data directory and a known
+secret key. Anything else (``GIGALIS_ENVIRONMENT=production``) refuses to start while one of
+those insecure defaults is still in place.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gigalis_nms.errors import FieldProblem, InsecureSettings
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment. See the README's reference."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGALIS_", env_file=".env", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="development allows the insecure defaults below; production refuses them",
+    )
+    data_dir: Path = Field(Path("var"), description="where the SQLite file and job output live")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/gigalis.sqlite3"
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="key of the HMAC that stores API tokens; long and random in production",
+    )
+    host: str = Field("127.0.0.1", description="address `gigalis serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `gigalis serve` listens on")
+    inventory_dir: Path = Field(
+        Path("inventory"),
+        description="YAML network loaded by `gigalis serve` when the database has no sites",
+    )
+    page_max: int = Field(1000, ge=1, le=100_000, description="largest page the API returns")
+    log_level: str = Field("INFO", description="Python logging level")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gigalis.sqlite3').resolve()}"
+
+    def insecure_problems(self) -> list[FieldProblem]:
+        """What would make this configuration unsafe outside development."""
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key == DEVELOPMENT_SECRET_KEY:
+            problems.append(FieldProblem("GIGALIS_SECRET_KEY", "still the development default"))
+        elif len(key) < 32:
+            problems.append(FieldProblem("GIGALIS_SECRET_KEY", "shorter than 32 characters"))
+        if not self.database_url:
+            problems.append(
+                FieldProblem("GIGALIS_DATABASE_URL", "not set; production needs PostgreSQL")
+            )
+        return problems
+
+    def check_secure(self) -> None:
+        """Refuse development defaults outside development and test mode."""
+        if self.environment is not Environment.PRODUCTION:
+            return
+        problems = self.insecure_problems()
+        if problems:
+            message = "refusing insecure settings in production: " + "; ".join(map(str, problems))
+            raise InsecureSettings(message, problems)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings`` instead."""
+    return Settings()
