@@ -27,9 +27,9 @@ class AuditEntry(SQLModel, table=True):
     actor: str = Field(max_length=200)
     action: str = Field(max_length=16)  # create, update, delete
     entity: str = Field(max_length=64, index=True)  # table name
-    entity_id: int | None = Field(None, index=True)
-    before: dict[str, Any] | None = Field(None, sa_type=sa.JSON)
-    after: dict[str, Any] | None = Field(None, sa_type=sa.JSON)
+    entity_id: int | None = Field(default=None, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 # Tables whose changes are not audited: the log itself, and per-strand rows that are made

@@ -7,6 +7,7 @@ concerns and the reason, so the API and the command line can report it the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,18 @@ class GigalisError(Exception):
         self.message = message
         self.problems = problems or []
 
+    @classmethod
+    def of(cls, field: str, reason: str, location: str | None = None) -> Self:
+        """The error for one field: ``NotFound.of("site", "no site with code 'XYZ'")``."""
+        problem = FieldProblem(field, reason, location)
+        return cls(str(problem), [problem])
+
 
 class InvalidInput(GigalisError, ValueError):
     """Input was refused; ``problems`` names each field and the reason."""
 
     status_code = 422
     code = "invalid"
-
-    @classmethod
-    def of(cls, field: str, reason: str, location: str | None = None) -> InvalidInput:
-        problem = FieldProblem(field, reason, location)
-        return cls(str(problem), [problem])
 
 
 class NotFound(GigalisError, LookupError):

@@ -66,5 +66,12 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None, **kw: An
     )
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a SQLModel class, for bulk statements and typed column access
+    (SQLModel types class attributes as Python values, not as columns)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -1,0 +1,56 @@
+"""One load, from files to a committed (or, for a dry run, discarded) transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from gigalis_nms.db import session_scope
+from gigalis_nms.errors import Conflict, FieldProblem
+from gigalis_nms.inventory.loader.apply import apply_plan
+from gigalis_nms.inventory.loader.diff import Plan, plan_changes
+from gigalis_nms.inventory.loader.state import read_inventory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    plan: Plan
+    applied: bool  # False for a dry run, and when there was nothing to change
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll it back after planning."""
+
+
+def load_inventory(engine: Engine, path: Path, *, actor: str, dry_run: bool = False) -> LoadResult:
+    """Validate every file under ``path``, plan, and apply in one transaction.
+
+    Raises InvalidInput (file, line, field) before anything is written, or Conflict if the
+    database refuses the change; in both cases the database is left as it was.
+    """
+    desired = read_inventory(path, relative_to=path if path.is_dir() else path.parent)
+    plan: Plan | None = None
+    try:
+        with session_scope(engine, actor=actor) as session:
+            plan = plan_changes(session, desired)
+            if dry_run or plan.is_empty:
+                raise _DryRun
+            apply_plan(session, plan, actor)
+    except _DryRun:
+        assert plan is not None
+        return LoadResult(plan, applied=False)
+    except IntegrityError as error:
+        reason = str(error.orig).splitlines()[0]
+        log.warning("inventory load from %s refused by the database: %s", path, reason)
+        raise Conflict(
+            f"the database refused the change, nothing was written: {reason}",
+            [FieldProblem("-", reason, str(path))],
+        ) from None
+    log.info("inventory %s loaded by %s: %d changes", path, actor, len(plan.changes))
+    return LoadResult(plan, applied=True)

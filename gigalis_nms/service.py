@@ -1,0 +1,77 @@
+"""`gigalis serve`: everything that happens between the command and a listening API.
+
+On the embedded default the first start creates the SQLite database, loads the Gigalis
+network from ``GIGALIS_INVENTORY_DIR`` and, in development mode only, makes an admin token
+that is printed once, so that a new user can browse the API straight away.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from gigalis_nms.auth.models import ApiToken, Role
+from gigalis_nms.auth.service import create_token
+from gigalis_nms.console import configure_logging, console, engine_for
+from gigalis_nms.db import migrate, session_scope
+from gigalis_nms.db.types import table_of
+from gigalis_nms.inventory.loader import load_inventory
+from gigalis_nms.inventory.models import Site
+from gigalis_nms.settings import Environment, Settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare_database(settings: Settings, engine: Engine, *, load: bool) -> None:
+    """Migrate, then load the network files if the database holds no site yet."""
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        has_sites = session.scalar(sa.select(sa.func.count()).select_from(table_of(Site))) or 0
+    if not load or has_sites:
+        return
+    if not settings.inventory_dir.is_dir():
+        log.warning("no inventory folder at %s: starting empty", settings.inventory_dir)
+        return
+    result = load_inventory(engine, settings.inventory_dir, actor="serve:first-start")
+    log.info(
+        "loaded %s on first start: %d objects", settings.inventory_dir, len(result.plan.changes)
+    )
+
+
+def bootstrap_admin_token(settings: Settings, engine: Engine) -> str | None:
+    """In development, make an admin token when none exists, and return it to be shown once."""
+    if settings.environment is not Environment.DEVELOPMENT:
+        return None
+    with session_scope(engine, actor="serve:first-start") as session:
+        tokens = table_of(ApiToken)
+        if session.scalar(sa.select(tokens.c.id).where(tokens.c.revoked_at.is_(None)).limit(1)):
+            return None
+        _, token = create_token(
+            session,
+            name="first-start admin",
+            role=Role.ADMIN,
+            secret_key=settings.secret_key.get_secret_value(),
+        )
+    return token
+
+
+def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None:
+    from gigalis_nms.api.app import create_app  # noqa: PLC0415 - the API is only for serving
+
+    settings.check_secure()
+    configure_logging(settings.log_level)
+    engine = engine_for(settings)
+    with console.status("preparing the database…"):
+        prepare_database(settings, engine, load=load)
+    token = bootstrap_admin_token(settings, engine)
+    if token:
+        console.print(
+            "[bold]Admin token[/] (development mode; shown once, stored only as a hash):\n"
+            f"  {token}\n"
+            f'Try: curl -H "Authorization: Bearer {token}" http://{host}:{port}/api/v1/sites'
+        )
+    console.print(f"API on http://{host}:{port}/api/v1/ — documentation at /docs")
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
