@@ -71,7 +71,8 @@ def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None
         console.print(
             "[bold]Admin token[/] (development mode; shown once, stored only as a hash):\n"
             f"  {token}\n"
-            f'Try: curl -H "Authorization: Bearer {token}" http://{host}:{port}/api/v1/sites'
+            f'Try: curl -H "Authorization: Bearer {token}" http://{host}:{port}/api/v1/sites',
+            soft_wrap=True,  # a wrapped token cannot be copied
         )
     console.print(f"API on http://{host}:{port}/api/v1/ — documentation at /docs")
     uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
