@@ -28,5 +28,5 @@ class ApiToken(SQLModel, table=True):
         None, foreign_key="organisation.id", index=True, ondelete="CASCADE"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    expires_at: datetime | None = Field(None, sa_type=UTCDateTime)
-    revoked_at: datetime | None = Field(None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "gigalis_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -51,8 +52,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at BEGIN: a transaction that reads, checks, then writes
-        # cannot be overtaken between its check and its write. Readers are not blocked (WAL).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # cannot be overtaken between its check and its write. A session opened read-only
+        # takes no lock, so concurrent readers overlap (WAL gives each a consistent snapshot).
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -62,12 +65,18 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 @contextmanager
-def session_scope(engine: Engine, actor: str = "system") -> Iterator[Session]:
+def session_scope(
+    engine: Engine, actor: str = "system", *, read_only: bool = False
+) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises.
 
     ``actor`` is who the audit log will name for every change made in this session.
+    ``read_only`` promises that the session only reads, so that on SQLite it need not wait
+    for the write lock; a write in such a session is not refused, but can fail when another
+    writer got there first.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    with Session(bind, expire_on_commit=False) as session:
         session.info["actor"] = actor
         try:
             yield session

@@ -39,6 +39,10 @@ CircuitRef = Annotated[str, AfterValidator(check.check_circuit_ref)]
 Vlan = Annotated[int, AfterValidator(check.check_vlan)]
 
 
+# The Create and Update classes carry examples for the OpenAPI document, set as a plain dict:
+# SQLModel types ``model_config`` as its own extension of pydantic's ConfigDict.
+
+
 def _created_at() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -62,15 +66,15 @@ class Timestamps(SQLModel):
 
 class Contact(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    role: str | None = Field(None, max_length=100, description="e.g. NOC, billing, sales")
+    role: str | None = Field(default=None, max_length=100, description="e.g. NOC, billing, sales")
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=40)
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class OrganisationBase(SQLModel):
     name: str = Field(min_length=1, max_length=200, unique=True, index=True)
     kind: OrganisationKind = Field(sa_column=enum_column(OrganisationKind, nullable=False))
-    siren: Siren | None = Field(None, unique=True, max_length=9)
+    siren: Siren | None = Field(default=None, unique=True, max_length=9)
     arcep_code: str | None = Field(
         None, unique=True, max_length=16, description="operator code in ARCEP's register"
     )
@@ -82,14 +86,49 @@ class Organisation(OrganisationBase, Timestamps, table=True):
 
 
 class OrganisationCreate(OrganisationBase):
-    pass
+    """A new organisation; ``kind`` operator for a retail operator leasing capacity."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Fibre Ouest Télécom",
+                    "kind": "operator",
+                    "siren": "552081317",
+                    "arcep_code": "FOT",
+                    "contacts": [
+                        {
+                            "name": "NOC Fibre Ouest",
+                            "role": "NOC",
+                            "email": "noc@fibre-ouest.example.net",
+                            "phone": "+33 2 00 00 00 01",
+                        }
+                    ],
+                }
+            ]
+        }
+    }
 
 
 class OrganisationUpdate(SQLModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    """Fields to change; the others stay as they are."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "contacts": [
+                        {"name": "Facturation", "role": "billing", "email": "factu@fot.example.net"}
+                    ]
+                }
+            ]
+        }
+    }
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: OrganisationKind | None = None
     siren: Siren | None = None
-    arcep_code: str | None = Field(None, max_length=16)
+    arcep_code: str | None = Field(default=None, max_length=16)
     contacts: list[Contact] | None = None
 
 
@@ -106,7 +145,7 @@ class SiteBase(SQLModel):
     code: SiteCode = Field(unique=True, index=True, max_length=32)
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = Field(sa_column=enum_column(SiteKind, nullable=False))
-    address: str | None = Field(None, max_length=300)
+    address: str | None = Field(default=None, max_length=300)
     insee_code: InseeCode = Field(index=True, max_length=5, description="INSEE commune code")
     latitude: float = Field(ge=-90, le=90, description="WGS84 degrees north")
     longitude: float = Field(ge=-180, le=180, description="WGS84 degrees east")
@@ -120,17 +159,38 @@ class Site(SiteBase, Timestamps, table=True):
 
 
 class SiteCreate(SiteBase):
-    pass
+    """A new site, located in WGS84 degrees and by its commune's INSEE code."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "code": "LAV1",
+                    "name": "Laval Saint-Nicolas",
+                    "kind": "pop",
+                    "address": "12 rue de la Fibre, 53000 Laval",
+                    "insee_code": "53130",
+                    "latitude": 48.0707,
+                    "longitude": -0.7734,
+                    "status": "active",
+                }
+            ]
+        }
+    }
 
 
 class SiteUpdate(SQLModel):
+    """Fields to change; the others stay as they are."""
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "decommissioning"}]}}
+
     code: SiteCode | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: SiteKind | None = None
-    address: str | None = Field(None, max_length=300)
+    address: str | None = Field(default=None, max_length=300)
     insee_code: InseeCode | None = None
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
     status: LifecycleStatus | None = None
 
 
@@ -155,8 +215,8 @@ class DeviceBase(SQLModel):
     platform: str = Field(
         min_length=1, max_length=32, regex=r"^[a-z0-9_-]+$", description="frr, junos, eos, iosxr…"
     )
-    management_address: IpAddress | None = Field(None, max_length=45)
-    serial: str | None = Field(None, max_length=64)
+    management_address: IpAddress | None = Field(default=None, max_length=45)
+    serial: str | None = Field(default=None, max_length=64)
     status: DeviceStatus = Field(
         DeviceStatus.ACTIVE, sa_column=enum_column(DeviceStatus, nullable=False)
     )
@@ -167,16 +227,36 @@ class Device(DeviceBase, Timestamps, table=True):
 
 
 class DeviceCreate(DeviceBase):
-    pass
+    """A new router or switch at a site."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "hostname": "lav1-core1",
+                    "site_id": 3,
+                    "role": "core",
+                    "platform": "frr",
+                    "management_address": "192.0.2.13",
+                    "serial": "FRR-0013",
+                    "status": "active",
+                }
+            ]
+        }
+    }
 
 
 class DeviceUpdate(SQLModel):
+    """Fields to change; the others stay as they are."""
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "offline"}]}}
+
     hostname: Hostname | None = None
     site_id: int | None = None
     role: DeviceRole | None = None
-    platform: str | None = Field(None, min_length=1, max_length=32, regex=r"^[a-z0-9_-]+$")
+    platform: str | None = Field(default=None, min_length=1, max_length=32, regex=r"^[a-z0-9_-]+$")
     management_address: IpAddress | None = None
-    serial: str | None = Field(None, max_length=64)
+    serial: str | None = Field(default=None, max_length=64)
     status: DeviceStatus | None = None
 
 
@@ -190,9 +270,9 @@ class InterfaceBase(SQLModel):
     device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")
     name: str = Field(min_length=1, max_length=64)
     type: InterfaceType = Field(sa_column=enum_column(InterfaceType, nullable=False))
-    speed_mbps: int | None = Field(None, gt=0, le=1_600_000)
+    speed_mbps: int | None = Field(default=None, gt=0, le=1_600_000)
     enabled: bool = True
-    description: str | None = Field(None, max_length=200)
+    description: str | None = Field(default=None, max_length=200)
 
 
 class Interface(InterfaceBase, Timestamps, table=True):
@@ -201,15 +281,38 @@ class Interface(InterfaceBase, Timestamps, table=True):
 
 
 class InterfaceCreate(InterfaceBase):
-    pass
+    """A new port of a device; its name is unique on the device."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "device_id": 7,
+                    "name": "xe-0/0/1",
+                    "type": "10gbase-x-sfpp",
+                    "speed_mbps": 10000,
+                    "enabled": True,
+                    "description": "to ang1-core1 xe-0/0/1",
+                }
+            ]
+        }
+    }
 
 
 class InterfaceUpdate(SQLModel):
-    name: str | None = Field(None, min_length=1, max_length=64)
+    """Fields to change; the others stay as they are."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"enabled": False, "description": "optic replaced, awaiting tests"}]
+        }
+    }
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
     type: InterfaceType | None = None
-    speed_mbps: int | None = Field(None, gt=0, le=1_600_000)
+    speed_mbps: int | None = Field(default=None, gt=0, le=1_600_000)
     enabled: bool | None = None
-    description: str | None = Field(None, max_length=200)
+    description: str | None = Field(default=None, max_length=200)
 
 
 class InterfacePublic(InterfaceBase):
@@ -229,7 +332,7 @@ class FibreCableBase(SQLModel):
     fibre_count: int = Field(gt=0, le=1728)
     owner_id: int = Field(foreign_key="organisation.id", index=True, ondelete="RESTRICT")
     ownership: CableOwnership = Field(sa_column=enum_column(CableOwnership, nullable=False))
-    iru_end_date: date | None = Field(None, description="required for an IRU, else empty")
+    iru_end_date: date | None = Field(default=None, description="required for an IRU, else empty")
     route: list[list[float]] | None = Field(
         None, sa_type=sa.JSON, description="GeoJSON LineString coordinates, [lon, lat] pairs"
     )
@@ -248,11 +351,34 @@ class FibreCable(FibreCableBase, Timestamps, table=True):
 
 
 class FibreCableCreate(FibreCableBase):
-    pass
+    """A new cable between two different sites; its strands are made with it."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "code": "FC-LAV1-ANG1",
+                    "a_site_id": 3,
+                    "z_site_id": 2,
+                    "length_m": 78500,
+                    "fibre_count": 72,
+                    "owner_id": 1,
+                    "ownership": "iru",
+                    "iru_end_date": "2041-06-30",
+                    "route": [[-0.7734, 48.0707], [-0.5632, 47.4784]],
+                    "status": "active",
+                }
+            ]
+        }
+    }
 
 
 class FibreCableUpdate(SQLModel):
-    length_m: int | None = Field(None, gt=0, le=1_000_000)
+    """Fields to change; ``iru_end_date`` goes with an ``iru`` ownership only."""
+
+    model_config = {"json_schema_extra": {"examples": [{"ownership": "own", "iru_end_date": None}]}}
+
+    length_m: int | None = Field(default=None, gt=0, le=1_000_000)
     owner_id: int | None = None
     ownership: CableOwnership | None = None
     iru_end_date: date | None = None
@@ -300,7 +426,9 @@ class BackboneLinkBase(SQLModel):
     a_interface_id: int = Field(foreign_key="interface.id", unique=True, ondelete="RESTRICT")
     z_interface_id: int = Field(foreign_key="interface.id", unique=True, ondelete="RESTRICT")
     capacity_mbps: int = Field(gt=0, le=1_600_000)
-    igp_metric: int | None = Field(None, gt=0, le=16_777_215, description="IS-IS wide metric")
+    igp_metric: int | None = Field(
+        default=None, gt=0, le=16_777_215, description="IS-IS wide metric"
+    )
     status: LifecycleStatus = Field(
         LifecycleStatus.ACTIVE, sa_column=enum_column(LifecycleStatus, nullable=False)
     )
@@ -318,12 +446,31 @@ class BackboneLink(BackboneLinkBase, Timestamps, table=True):
 
 
 class BackboneLinkCreate(BackboneLinkBase):
-    pass
+    """A new backbone link between two ports, each carrying no other link."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "code": "BL-LAV1-ANG1",
+                    "a_interface_id": 21,
+                    "z_interface_id": 8,
+                    "capacity_mbps": 100000,
+                    "igp_metric": 785,
+                    "status": "active",
+                }
+            ]
+        }
+    }
 
 
 class BackboneLinkUpdate(SQLModel):
-    capacity_mbps: int | None = Field(None, gt=0, le=1_600_000)
-    igp_metric: int | None = Field(None, gt=0, le=16_777_215)
+    """Fields to change; the capacity cannot go below what circuits hold."""
+
+    model_config = {"json_schema_extra": {"examples": [{"capacity_mbps": 400000}]}}
+
+    capacity_mbps: int | None = Field(default=None, gt=0, le=1_600_000)
+    igp_metric: int | None = Field(default=None, gt=0, le=16_777_215)
     status: LifecycleStatus | None = None
 
 
@@ -347,17 +494,23 @@ class CircuitBase(SQLModel):
     operator_id: int = Field(foreign_key="organisation.id", index=True, ondelete="RESTRICT")
     service_type: ServiceType = Field(sa_column=enum_column(ServiceType, nullable=False))
     a_site_id: int = Field(foreign_key="site.id", index=True, ondelete="RESTRICT")
-    a_interface_id: int | None = Field(None, foreign_key="interface.id", ondelete="RESTRICT")
+    a_interface_id: int | None = Field(
+        default=None, foreign_key="interface.id", ondelete="RESTRICT"
+    )
     a_vlan: Vlan | None = None
-    z_site_id: int | None = Field(None, foreign_key="site.id", index=True, ondelete="RESTRICT")
-    z_interface_id: int | None = Field(None, foreign_key="interface.id", ondelete="RESTRICT")
+    z_site_id: int | None = Field(
+        default=None, foreign_key="site.id", index=True, ondelete="RESTRICT"
+    )
+    z_interface_id: int | None = Field(
+        default=None, foreign_key="interface.id", ondelete="RESTRICT"
+    )
     z_vlan: Vlan | None = None
-    bandwidth_mbps: int | None = Field(None, gt=0, le=400_000)
+    bandwidth_mbps: int | None = Field(default=None, gt=0, le=400_000)
     protected: bool = False
     status: CircuitStatus = Field(
         CircuitStatus.RESERVED, sa_column=enum_column(CircuitStatus, nullable=False, index=True)
     )
-    description: str | None = Field(None, max_length=200)
+    description: str | None = Field(default=None, max_length=200)
 
 
 class Circuit(CircuitBase, Timestamps, table=True):
@@ -369,18 +522,49 @@ class Circuit(CircuitBase, Timestamps, table=True):
 
 
 class CircuitCreate(CircuitBase):
-    pass
+    """A new circuit; its ports and VLANs at each end are held with it."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "ref": "GIG-ETH-000123",
+                    "operator_id": 5,
+                    "service_type": "ethernet_eline",
+                    "a_site_id": 3,
+                    "a_interface_id": 22,
+                    "a_vlan": 101,
+                    "z_site_id": 2,
+                    "z_interface_id": 9,
+                    "z_vlan": 101,
+                    "bandwidth_mbps": 1000,
+                    "protected": False,
+                    "status": "reserved",
+                    "description": "Lycée Ambroise Paré, Laval",
+                }
+            ]
+        }
+    }
 
 
 class CircuitUpdate(SQLModel):
+    """Fields to change. ``status`` follows the circuit lifecycle; terminated releases
+    everything the circuit holds; a new port or VLAN at an end moves its holding."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"status": "designed"}, {"a_interface_id": 23, "a_vlan": 102}]
+        }
+    }
+
     a_interface_id: int | None = None
     a_vlan: Vlan | None = None
     z_interface_id: int | None = None
     z_vlan: Vlan | None = None
-    bandwidth_mbps: int | None = Field(None, gt=0, le=400_000)
+    bandwidth_mbps: int | None = Field(default=None, gt=0, le=400_000)
     protected: bool | None = None
     status: CircuitStatus | None = None
-    description: str | None = Field(None, max_length=200)
+    description: str | None = Field(default=None, max_length=200)
 
 
 class CircuitPublic(CircuitBase):
@@ -399,7 +583,9 @@ class StrandHolding(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     strand_id: int = Field(foreign_key="fibre_strand.id", unique=True, ondelete="RESTRICT")
-    circuit_id: int | None = Field(None, foreign_key="circuit.id", index=True, ondelete="CASCADE")
+    circuit_id: int | None = Field(
+        default=None, foreign_key="circuit.id", index=True, ondelete="CASCADE"
+    )
     backbone_link_id: int | None = Field(
         None, foreign_key="backbone_link.id", index=True, ondelete="CASCADE"
     )

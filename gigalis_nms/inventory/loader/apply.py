@@ -18,6 +18,7 @@ from gigalis_nms.audit import AuditEntry, audit_rows
 from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.inventory.enums import CircuitStatus, StrandState
 from gigalis_nms.inventory.fibre import strand_rows
+from gigalis_nms.inventory.loader.bulk import insert_rows
 from gigalis_nms.inventory.loader.diff import Change, Plan
 from gigalis_nms.inventory.loader.existing import (
     BANDWIDTH_HOLDING,
@@ -116,9 +117,9 @@ class PlanWriter:
                 for code in row["path"]
                 if row["bandwidth_mbps"] is not None
             ]
-        self.execute(sa.insert(STRAND_HOLDING), strand_holdings)
-        self.execute(sa.insert(VLAN_HOLDING), vlan_holdings)
-        self.execute(sa.insert(BANDWIDTH_HOLDING), bandwidth_holdings)
+        insert_rows(self.session, STRAND_HOLDING, strand_holdings)
+        insert_rows(self.session, VLAN_HOLDING, vlan_holdings)
+        insert_rows(self.session, BANDWIDTH_HOLDING, bandwidth_holdings)
 
     def vlan_holdings(self, row: Row, circuit_id: int) -> list[dict[str, Any]]:
         return [
@@ -170,7 +171,7 @@ class PlanWriter:
     def create(self, kind: str) -> None:
         changes = self.plan.of(kind, "create")
         rows = [{**self.columns(kind, c.after), "created_at": self.now} for c in changes if c.after]
-        self.execute(sa.insert(TABLES[kind]), rows)
+        insert_rows(self.session, TABLES[kind], rows)
         if changes:
             self.ids[kind] = self.read_ids(kind)
 
@@ -216,7 +217,7 @@ class PlanWriter:
             rows += strand_rows(
                 cable_id, change.after["fibre_count"], change.after["faulty_strands"]
             )
-        self.execute(sa.insert(STRAND), rows)
+        insert_rows(self.session, STRAND, rows)
         for change in self.plan.of("cables", "update"):
             self.update_strands(change)
 
@@ -232,7 +233,7 @@ class PlanWriter:
             )
         if new_count > old_count:
             added = strand_rows(cable_id, new_count, faulty)[old_count:]
-            self.execute(sa.insert(STRAND), added)
+            insert_rows(self.session, STRAND, added)
         if change.before["faulty_strands"] != faulty:
             of_cable = STRAND.c.cable_id == cable_id
             self.execute(
@@ -261,7 +262,7 @@ class PlanWriter:
                 before = {name: before[name] for name in changed} if before else None
                 after = {name: after[name] for name in changed} if after else None
             rows += audit_rows(self.actor, change.action, entity, [(row_id, before, after)])
-        self.execute(sa.insert(table_of(AuditEntry)), rows)
+        insert_rows(self.session, table_of(AuditEntry), rows)
 
 
 def _strand_holdings(

@@ -1,0 +1,81 @@
+"""The FastAPI application.
+
+``create_app`` only assembles: migrating the database and loading the network are done by
+``gigalis serve`` before it, so that tests and workers can build the app over any engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from gigalis_nms import __version__
+from gigalis_nms.api import audit, health, holdings, strands
+from gigalis_nms.api.errors import install_error_handlers
+from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
+from gigalis_nms.db import make_engine
+from gigalis_nms.settings import Settings
+
+DESCRIPTION = """\
+The network inventory of Gigalis, the public fibre backbone of the Pays de la Loire:
+organisations, sites, devices, interfaces, fibre cables and their strands, backbone links,
+circuits and every resource a circuit holds.
+
+Authenticate with `Authorization: Bearer <token>` (`Token <token>` is accepted too); tokens
+are made with `gigalis token create`. Lists answer `{count, next, previous, results}`;
+`limit=0` asks for the largest page. Every error answers
+`{"error": {"status", "code", "message", "problems": [{"field", "reason"}]}}`.
+"""
+
+TAGS = [
+    {"name": "organisations", "description": "Members, operators, fibre owners, suppliers."},
+    {"name": "sites", "description": "PoPs, NROs, shelters, hosting rooms, customer sites."},
+    {"name": "devices", "description": "Routers and switches."},
+    {"name": "interfaces", "description": "Ports of devices."},
+    {"name": "cables", "description": "Fibre cables and their strands."},
+    {"name": "links", "description": "Backbone links and the bandwidth held on them."},
+    {"name": "circuits", "description": "Leased services and what they hold."},
+    {"name": "audit", "description": "Who changed what (admin and noc tokens)."},
+    {"name": "service", "description": "Health of the service itself."},
+]
+
+
+V1 = "/api/v1"
+
+
+def include_v1(app: FastAPI) -> None:
+    inventory = APIRouter()
+    for resource in RESOURCES:
+        add_resource_routes(inventory, resource)
+    for router in (inventory, holdings.router, strands.router, audit.router):
+        app.include_router(router, prefix=V1)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The API over ``engine`` (by default one made from the settings, and disposed with the
+    app)."""
+    owned = engine is None
+    database = engine or make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            database.dispose()
+
+    app = FastAPI(
+        title="Gigalis NMS",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = database
+    install_error_handlers(app)
+    app.include_router(health.router)
+    include_v1(app)
+    return app
