@@ -4,11 +4,13 @@ only assembles them and holds the commands about the service itself."""
 from __future__ import annotations
 
 import typer
+from alembic.util import CommandError
 
 from gigalis_nms import __version__
 from gigalis_nms.auth.cli import app as token_app
-from gigalis_nms.console import console, database, reports_errors, settings
+from gigalis_nms.console import console, database, engine_for, reports_errors, settings
 from gigalis_nms.db import migrate
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
 
 app = typer.Typer(
@@ -32,9 +34,14 @@ def version() -> None:
 @reports_errors
 def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
     """Apply the migrations up to REVISION (the latest by default)."""
-    with database() as engine:
+    engine = engine_for(settings())
+    try:
         migrate.upgrade(engine, revision)
-        console.print(f"database at revision {migrate.current_revision(engine)}")
+    except CommandError as error:
+        raise InvalidInput.of("revision", str(error)) from None
+    finally:
+        engine.dispose()
+    console.print(f"database at revision {migrate.current_revision(engine)}")
 
 
 @db_app.command("current")
@@ -50,7 +57,7 @@ def db_current() -> None:
 @reports_errors
 def serve(
     host: str | None = typer.Option(None, help="listen address (GIGALIS_HOST)"),
-    port: int | None = typer.Option(None, help="listen port (GIGALIS_PORT)"),
+    port: int | None = typer.Option(None, min=1, max=65535, help="listen port (GIGALIS_PORT)"),
     load: bool = typer.Option(
         True, help="load GIGALIS_INVENTORY_DIR when the database holds no site yet"
     ),

@@ -10,32 +10,69 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.engine import Engine
+from rich.markup import escape
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from gigalis_nms.db import make_engine
-from gigalis_nms.errors import GigalisError
+from gigalis_nms.db import make_engine, migrate
+from gigalis_nms.errors import FieldProblem, GigalisError, InvalidInput
 from gigalis_nms.settings import Settings, get_settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error read through a pipe stays one line
 
 P = ParamSpec("P")
 R = TypeVar("R")
+DATABASE_URL = "GIGALIS_DATABASE_URL"
 
 
 def settings() -> Settings:
-    return get_settings()
+    """The settings, checked: a bad value names its variable, and production refuses the
+    development defaults whatever the command."""
+    try:
+        current = get_settings()
+    except ValidationError as error:
+        problems = [
+            FieldProblem(f"GIGALIS_{str(item['loc'][0]).upper()}", item["msg"])
+            for item in error.errors()
+        ]
+        raise InvalidInput(f"invalid settings: {problems[0]}", problems) from None
+    current.check_secure()
+    return current
 
 
 def engine_for(current: Settings) -> Engine:
-    return make_engine(current.resolved_database_url)
+    """An engine for the configured database; a URL that cannot work names the variable."""
+    url = current.resolved_database_url
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+            raise InvalidInput.of(
+                DATABASE_URL,
+                "an in-memory SQLite database is empty for every connection; name a file",
+            )
+        return make_engine(url)
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
+        raise InvalidInput.of(DATABASE_URL, f"not a usable database URL ({error})") from None
+
+
+def connect_and_migrate(engine: Engine) -> None:
+    """Reach the database and bring its schema up to date, so that every command works on a
+    new or older database; an unreachable database names the variable and the reason."""
+    try:
+        migrate.upgrade(engine)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise InvalidInput.of(DATABASE_URL, f"cannot use the database: {reason}") from None
 
 
 @contextmanager
 def database() -> Iterator[Engine]:
     engine = engine_for(settings())
     try:
+        connect_and_migrate(engine)
         yield engine
     finally:
         engine.dispose()
@@ -49,9 +86,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except GigalisError as error:
-            errors.print(f"[bold red]error:[/] {error.message}", highlight=False)
-            for problem in error.problems[1:] if len(error.problems) > 1 else []:
-                errors.print(f"  - {problem}", highlight=False)
+            errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+            for problem in error.problems:
+                if str(problem) not in error.message:
+                    errors.print(f"  - {escape(str(problem))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper

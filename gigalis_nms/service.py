@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 
 from gigalis_nms.auth.models import ApiToken, Role
 from gigalis_nms.auth.service import create_token
-from gigalis_nms.console import configure_logging, console, engine_for
-from gigalis_nms.db import migrate, session_scope
+from gigalis_nms.console import configure_logging, connect_and_migrate, console, engine_for
+from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Site
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def prepare_database(settings: Settings, engine: Engine, *, load: bool) -> None:
     """Migrate, then load the network files if the database holds no site yet."""
-    migrate.upgrade(engine)
+    connect_and_migrate(engine)
     with session_scope(engine) as session:
         has_sites = session.scalar(sa.select(sa.func.count()).select_from(table_of(Site))) or 0
     if not load or has_sites:
@@ -61,7 +61,6 @@ def bootstrap_admin_token(settings: Settings, engine: Engine) -> str | None:
 def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None:
     from gigalis_nms.api.app import create_app  # noqa: PLC0415 - the API is only for serving
 
-    settings.check_secure()
     configure_logging(settings.log_level)
     engine = engine_for(settings)
     with console.status("preparing the database…"):

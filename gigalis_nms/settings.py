@@ -7,12 +7,15 @@ those insecure defaults is still in place.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from gigalis_nms.errors import FieldProblem, InsecureSettings
 
@@ -51,6 +54,13 @@ class Settings(BaseSettings):
     page_max: int = Field(1000, ge=1, le=100_000, description="largest page the API returns")
     log_level: str = Field("INFO", description="Python logging level")
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -65,20 +75,32 @@ class Settings(BaseSettings):
             problems.append(FieldProblem("GIGALIS_SECRET_KEY", "still the development default"))
         elif len(key) < 32:
             problems.append(FieldProblem("GIGALIS_SECRET_KEY", "shorter than 32 characters"))
+        elif len(set(key)) < 12:
+            # A key typed by hand ("aaaa…", "changeme" repeated) is guessable whatever its length.
+            problems.append(FieldProblem("GIGALIS_SECRET_KEY", "too few distinct characters"))
         if not self.database_url:
             problems.append(
                 FieldProblem("GIGALIS_DATABASE_URL", "not set; production needs PostgreSQL")
             )
+        elif _backend(self.database_url) != "postgresql":
+            problems.append(FieldProblem("GIGALIS_DATABASE_URL", "production needs PostgreSQL"))
         return problems
 
     def check_secure(self) -> None:
-        """Refuse development defaults outside development and test mode."""
+        """Refuse development defaults in production."""
         if self.environment is not Environment.PRODUCTION:
             return
         problems = self.insecure_problems()
         if problems:
-            message = "refusing insecure settings in production: " + "; ".join(map(str, problems))
+            message = f"refusing insecure settings in production ({len(problems)} problems)"
             raise InsecureSettings(message, problems)
+
+
+def _backend(url: str) -> str | None:
+    try:
+        return make_url(url).get_backend_name()
+    except ArgumentError:
+        return None  # reported, with the reason, when the engine is made
 
 
 @lru_cache

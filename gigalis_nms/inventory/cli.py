@@ -12,6 +12,7 @@ from rich.table import Table
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import migrate, session_scope
 from gigalis_nms.inventory import reports
+from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.loader.render import print_plan
 from gigalis_nms.inventory.paths import shortest_cable_route
@@ -252,7 +253,9 @@ def links() -> None:
 @reports_errors
 def circuits(
     operator: Annotated[str | None, typer.Option(help="only this operator's name")] = None,
-    status: Annotated[str | None, typer.Option(help="only circuits in this status")] = None,
+    status: Annotated[
+        CircuitStatus | None, typer.Option(help="only circuits in this status")
+    ] = None,
 ) -> None:
     """List circuits with their operator, ends, bandwidth and status."""
     with database() as engine, session_scope(engine) as session:

@@ -134,8 +134,7 @@ def test_vlan_held_twice_in_the_files_is_refused(engine: Engine, network: Path):
     with pytest.raises(InvalidInput) as raised:
         load_inventory(engine, network, actor="test")
 
-    problem = raised.value.problems[0]
-    assert problem.field == "a.vlan"
+    problem = next(p for p in raised.value.problems if p.field == "a.vlan")
     assert "VLAN 101 on nte1-cr1:eth10 is also held by" in problem.reason
 
 
@@ -213,18 +212,19 @@ def test_removed_objects_are_deleted_and_release_their_holdings(engine: Engine, 
 def test_database_refusal_leaves_everything_as_it_was(engine: Engine, network: Path, tmp_path):
     load_inventory(engine, network, actor="test")
     before = snapshot(engine)
-    only_sites = tmp_path / "only-sites"
-    only_sites.mkdir()
-    # Describing sites alone deletes ANC1, which devices and cables still use.
-    (only_sites / "sites.yaml").write_text(
-        "sites:\n"
-        "  - {code: NTE1, name: Nantes, kind: pop, insee_code: '44109',"
-        " latitude: 47.23823, longitude: -1.56033}\n"
-        "  - {code: ANG1, name: Angers, kind: pop, insee_code: '49007',"
-        " latitude: 47.4819, longitude: -0.56293}\n"
+    only_cables = tmp_path / "only-cables"
+    only_cables.mkdir()
+    text = (network / "network.yaml").read_text()
+    cables = text[text.index("cables:") : text.index("links:")]
+    # Shrinking a cable below the strands a link holds: the links are not in these files, so
+    # only the database knows, and it refuses to drop held strands.
+    shrunk = cables.replace("fibre_count: 24", "fibre_count: 1").replace(
+        ", faulty_strands: [7]", ""
     )
+    (only_cables / "cables.yaml").write_text(shrunk)
+
     with pytest.raises(Conflict, match="nothing was written"):
-        load_inventory(engine, only_sites, actor="test")
+        load_inventory(engine, only_cables, actor="test")
     assert snapshot(engine) == before
 
 
@@ -253,3 +253,59 @@ def test_references_to_kinds_absent_from_the_files_use_the_database(
         ("GIG-ETH-000009", "create"),
     ]
     assert held_mbps(engine, "BL-NTE1-ANG1") == 500
+
+
+def test_service_shape_follows_the_rules_the_api_applies(engine: Engine, network: Path):
+    edit(network, "service_type: dark_fibre", "service_type: dark_fibre\n    bandwidth_mbps: 10")
+    with pytest.raises(InvalidInput, match="dark fibre has no bandwidth"):
+        load_inventory(engine, network, actor="test")
+
+
+def test_invalid_date_and_nul_character_give_the_line(engine: Engine, network: Path):
+    edit(network, "iru_end_date: 2038-06-30", "iru_end_date: 2038-02-30")
+    with pytest.raises(InvalidInput) as raised:
+        load_inventory(engine, network, actor="test")
+    assert raised.value.problems[0].location == "network.yaml:49"
+    assert "2038-02-30" in raised.value.problems[0].reason
+
+    edit(network, "iru_end_date: 2038-02-30", "iru_end_date: 2038-06-30")
+    edit(network, "name: Nantes,", 'name: "Nan\\0tes",')
+    with pytest.raises(InvalidInput, match="NUL"):
+        load_inventory(engine, network, actor="test")
+
+
+def test_deleting_what_the_database_still_uses_is_named_before_writing(
+    engine: Engine, network: Path, tmp_path: Path
+):
+    load_inventory(engine, network, actor="test")
+    before = snapshot(engine)
+    only_sites = tmp_path / "only-sites"
+    only_sites.mkdir()
+    (only_sites / "sites.yaml").write_text(
+        "sites:\n"
+        "  - {code: NTE1, name: Nantes, kind: pop, insee_code: '44109',"
+        " latitude: 47.23823, longitude: -1.56033}\n"
+        "  - {code: ANG1, name: Angers, kind: pop, insee_code: '49007',"
+        " latitude: 47.4819, longitude: -0.56293}\n"
+    )
+    with pytest.raises(InvalidInput) as raised:
+        load_inventory(engine, only_sites, actor="test", dry_run=True)
+    reasons = [p.reason for p in raised.value.problems]
+    assert (
+        "site ANC1 is no longer in the files, but device anc1-cr1, which the files do not"
+        " describe, still uses it" in reasons
+    )
+    assert snapshot(engine) == before
+
+
+def test_a_vlan_holding_released_behind_the_files_back_is_restored(engine: Engine, network: Path):
+    load_inventory(engine, network, actor="test")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM vlan_holding WHERE vlan = 101"))
+
+    result = load_inventory(engine, network, actor="test")
+
+    assert [(c.key, c.changed_fields) for c in result.plan.changes] == [
+        ("GIG-ETH-000001", ["held_vlans"])
+    ]
+    assert snapshot(engine)["vlan_holding"] == 2

@@ -44,6 +44,7 @@ HOLDING_FIELDS = {
         "a_vlan",
         "z_interface",
         "z_vlan",
+        "held_vlans",
     },
 }
 

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gigalis_nms.errors import FieldProblem
-from gigalis_nms.inventory.enums import CableOwnership, CircuitStatus, OrganisationKind, ServiceType
+from gigalis_nms.inventory.enums import CableOwnership, CircuitStatus, OrganisationKind
 from gigalis_nms.inventory.loader.existing import ExistingState
 from gigalis_nms.inventory.loader.source import Located
 from gigalis_nms.inventory.loader.state import DesiredState, Row
+from gigalis_nms.inventory.rules import circuit_shape_problems
+
+# The API names a circuit's far end z_site_id; the files name it z.
+YAML_FIELDS = {"z_site_id": "z"}
 
 
 @dataclass
@@ -142,7 +146,8 @@ class Checker:
                 )
                 return
         if here != end:
-            self.problem(record, field, f"the route ends at {here}, not at {end}")
+            target = end or "the other end's site"
+            self.problem(record, field, f"the route ends at {here}, not at {target}")
 
     # --- links ----------------------------------------------------------------------------
 
@@ -194,17 +199,18 @@ class Checker:
         self.check_path(record, row)
 
     def check_service_shape(self, record: Located, row: Row) -> None:
-        service = row["service_type"]
-        if service == ServiceType.DARK_FIBRE and row["bandwidth_mbps"] is not None:
-            self.problem(record, "bandwidth_mbps", "dark fibre has no bandwidth")
-        if service != ServiceType.DARK_FIBRE and row["bandwidth_mbps"] is None:
-            self.problem(record, "bandwidth_mbps", f"required for {service}", "service_type")
-        if service == ServiceType.HOSTING and row["z_site"] is not None:
-            self.problem(record, "z", "hosting has one end only")
-        if service != ServiceType.HOSTING and row["z_site"] is None:
-            self.problem(record, "z", f"required for {service}", "service_type")
-        if service != ServiceType.DARK_FIBRE and row["strands"]:
-            self.problem(record, "strands", "only dark fibre holds strands")
+        problems = circuit_shape_problems(
+            ref=row["ref"],
+            service_type=row["service_type"],
+            bandwidth_mbps=row["bandwidth_mbps"],
+            has_z_end=row["z_site"] is not None,
+            holds_strands=bool(row["strands"]),
+        )
+        for problem in problems:
+            field = YAML_FIELDS.get(problem.field, problem.field)
+            self.problem(
+                record, field, problem.reason, field if field in record else "service_type"
+            )
 
     def check_endpoint(self, record: Located, row: Row, end: str) -> None:
         endpoint = record.get(end)

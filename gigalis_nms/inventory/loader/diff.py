@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from gigalis_nms.errors import FieldProblem
 from gigalis_nms.inventory.loader.checks import check_references
-from gigalis_nms.inventory.loader.existing import ExistingState, read_existing
+from gigalis_nms.inventory.loader.existing import REFERENCE_COLUMNS, ExistingState, read_existing
 from gigalis_nms.inventory.loader.state import KINDS, DesiredState, Row, raise_problems
 
 Action = Literal["create", "update", "delete"]
@@ -60,7 +61,51 @@ def plan_changes(session: Session, desired: DesiredState) -> Plan:
     for kind in KINDS:
         if kind in desired.kinds:
             plan.changes.extend(_diff_kind(kind, desired.rows[kind], existing.rows[kind]))
+    problems = still_used_after_deletion(plan)
+    if problems:
+        raise_problems(problems)
     return plan
+
+
+def _uses(kind: str, row: Row) -> list[tuple[str, Any]]:
+    """Every (kind, key) a row of ``kind`` refers to or holds."""
+    used = [
+        (target, row.get(name))
+        for name, target in REFERENCE_COLUMNS.get(kind, {}).values()
+        if row.get(name) is not None
+    ]
+    # A link's route and a circuit's strands are cable steps (a cable's own "route" is its
+    # geometry, not a reference).
+    steps = {"links": "route", "circuits": "strands"}.get(kind)
+    if steps:
+        used += [("cables", cable) for cable, _ in row[steps]]
+    if kind == "circuits":
+        used += [("links", code) for code in row["path"]]
+    return used
+
+
+def still_used_after_deletion(plan: Plan) -> list[FieldProblem]:
+    """Objects the files delete that objects of kinds the files leave out still use.
+
+    The database would refuse the deletion anyway; checking first turns a bare constraint
+    error into the name of each object in the way.
+    """
+    deleted = {(c.kind, c.key) for c in plan.changes if c.action == "delete"}
+    if not deleted:
+        return []
+    problems = []
+    for kind in KINDS:
+        if kind in plan.desired.kinds:
+            continue  # the files' own references were checked against the files
+        for key, row in plan.existing.rows[kind].items():
+            for target in _uses(kind, row):
+                if target in deleted:
+                    reason = (
+                        f"{target[0][:-1]} {target[1]} is no longer in the files, but "
+                        f"{kind[:-1]} {key}, which the files do not describe, still uses it"
+                    )
+                    problems.append(FieldProblem(target[0], reason))
+    return problems
 
 
 def _diff_kind(kind: str, wanted: dict[Any, Row], present: dict[Any, Row]) -> list[Change]:

@@ -24,6 +24,7 @@ from gigalis_nms.inventory.models import (
     Organisation,
     Site,
     StrandHolding,
+    VlanHolding,
 )
 
 TABLES: dict[str, sa.Table] = {
@@ -38,6 +39,7 @@ TABLES: dict[str, sa.Table] = {
 STRAND = table_of(FibreStrand)
 STRAND_HOLDING = table_of(StrandHolding)
 BANDWIDTH_HOLDING = table_of(BandwidthHolding)
+VLAN_HOLDING = table_of(VlanHolding)
 KEY_COLUMNS = {
     "organisations": "name",
     "sites": "code",
@@ -93,6 +95,7 @@ def read_existing(session: Session) -> ExistingState:
     _add_faulty_strands(session, existing)
     _add_strand_routes(session, existing)
     _add_paths(session, existing)
+    _add_held_vlans(session, existing)
     return existing
 
 
@@ -163,3 +166,12 @@ def _add_paths(session: Session, existing: ExistingState) -> None:
         paths[circuit_id].append(existing.key_of("links", link_id))
     for key, row in existing.rows["circuits"].items():
         row["path"] = tuple(sorted(paths.get(existing.ids["circuits"][key], ())))
+
+
+def _add_held_vlans(session: Session, existing: ExistingState) -> None:
+    held: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    query = sa.select(VLAN_HOLDING.c.circuit_id, VLAN_HOLDING.c.interface_id, VLAN_HOLDING.c.vlan)
+    for circuit_id, interface_id, vlan in session.execute(query):
+        held[circuit_id].append((existing.key_of("interfaces", interface_id), vlan))
+    for key, row in existing.rows["circuits"].items():
+        row["held_vlans"] = tuple(sorted(held.get(existing.ids["circuits"][key], ())))

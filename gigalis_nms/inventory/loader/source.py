@@ -133,10 +133,32 @@ def _construct_located_mapping(loader: _LocatingLoader, node: yaml.MappingNode) 
     return mapping
 
 
+def _construct_checked_timestamp(loader: _LocatingLoader, node: ScalarNode) -> Any:
+    # PyYAML turns 2038-02-30 into a bare ValueError with no position; say where it is.
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as error:
+        where = f"{loader.file_label}:{node.start_mark.line + 1}"
+        raise InvalidInput.of(
+            "date", f"{node.value!r} is not a valid date ({error})", where
+        ) from None
+
+
+def _construct_checked_text(loader: _LocatingLoader, node: ScalarNode) -> str:
+    text = SafeConstructor.construct_yaml_str(loader, node)
+    if "\x00" in text:
+        # PostgreSQL cannot store it and SQLite would: refused on both, so both behave alike.
+        where = f"{loader.file_label}:{node.start_mark.line + 1}"
+        raise InvalidInput.of("text", "contains the NUL character", where)
+    return text
+
+
 # add_constructor's stub accepts only PyYAML's own loader classes; this is what it does.
 _LocatingLoader.yaml_constructors = {
     **SafeConstructor.yaml_constructors,
     "tag:yaml.org,2002:map": _construct_located_mapping,
+    "tag:yaml.org,2002:timestamp": _construct_checked_timestamp,
+    "tag:yaml.org,2002:str": _construct_checked_text,
 }
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import SQLModel
 
 from gigalis_nms.errors import FieldProblem, InvalidInput
+from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.loader.source import Located, read_yaml, yaml_files
 from gigalis_nms.inventory.models import (
     BackboneLinkCreate,
@@ -296,7 +297,22 @@ def _read_circuit(state: DesiredState, record: Any, parent: Located) -> None:
         path = []
     row["path"] = tuple(sorted(path))  # the order is checked on the record, not compared
     row["strands"] = _strand_route(state, record, "strands")
+    row["held_vlans"] = held_vlans(row)
     state.add("circuits", row["ref"], row, record)
+
+
+def held_vlans(row: Row) -> tuple[tuple[str, int], ...]:
+    """The VLANs a circuit's ends hold, compared with the database's vlan holdings so that a
+    holding released or taken behind the files' back shows in the diff."""
+    if row["status"] == CircuitStatus.TERMINATED:
+        return ()
+    return tuple(
+        sorted(
+            (row[f"{end}_interface"], row[f"{end}_vlan"])
+            for end in ("a", "z")
+            if row[f"{end}_interface"] is not None and row[f"{end}_vlan"] is not None
+        )
+    )
 
 
 READERS: dict[str, Callable[[DesiredState, Any, Located], None]] = {
@@ -344,7 +360,7 @@ def _read_file(state: DesiredState, document: Any, label: str) -> None:
 
 
 def raise_problems(problems: Iterable[FieldProblem]) -> None:
-    problems = list(problems)
+    problems = list(dict.fromkeys(problems))  # one mistake can be found twice; say it once
     count = len(problems)
     summary = str(problems[0]) if count == 1 else f"{count} problems; the first: {problems[0]}"
     raise InvalidInput(summary, problems)
