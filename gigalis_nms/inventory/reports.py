@@ -9,30 +9,19 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.enums import StrandState
-from gigalis_nms.inventory.models import (
-    BackboneLink,
-    Circuit,
-    Device,
-    FibreCable,
-    FibreStrand,
-    Interface,
-    Organisation,
-    Site,
-    StrandHolding,
+from gigalis_nms.inventory.tables import (
+    CABLE,
+    CIRCUIT,
+    DEVICE,
+    INTERFACE,
+    LINK,
+    ORGANISATION,
+    SITE,
+    STRAND,
+    STRAND_HOLDING,
 )
 from gigalis_nms.inventory.validators import departement_of
-
-SITE = table_of(Site)
-DEVICE = table_of(Device)
-INTERFACE = table_of(Interface)
-CABLE = table_of(FibreCable)
-STRAND = table_of(FibreStrand)
-STRAND_HOLDING = table_of(StrandHolding)
-LINK = table_of(BackboneLink)
-CIRCUIT = table_of(Circuit)
-ORGANISATION = table_of(Organisation)
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,10 @@ from gigalis_nms.inventory.enums import CircuitStatus, StrandState
 from gigalis_nms.inventory.fibre import strand_rows
 from gigalis_nms.inventory.loader.bulk import insert_rows
 from gigalis_nms.inventory.loader.diff import Change, Plan
-from gigalis_nms.inventory.loader.existing import (
-    BANDWIDTH_HOLDING,
-    KEY_COLUMNS,
-    REFERENCE_COLUMNS,
-    STRAND,
-    STRAND_HOLDING,
-    TABLES,
-)
+from gigalis_nms.inventory.loader.existing import KEY_COLUMNS, REFERENCE_COLUMNS, TABLES
 from gigalis_nms.inventory.loader.state import KINDS, Row, interface_key
-from gigalis_nms.inventory.models import VlanHolding
+from gigalis_nms.inventory.tables import BANDWIDTH_HOLDING, STRAND, STRAND_HOLDING, VLAN_HOLDING
 
-VLAN_HOLDING = table_of(VlanHolding)
 # Fields of a link or circuit that decide what it holds.
 HOLDING_FIELDS = {
     "links": {"route"},

@@ -10,36 +10,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.enums import StrandState
 from gigalis_nms.inventory.loader.state import KINDS, Row, interface_key
-from gigalis_nms.inventory.models import (
-    BackboneLink,
-    BandwidthHolding,
-    Circuit,
-    Device,
-    FibreCable,
-    FibreStrand,
-    Interface,
-    Organisation,
-    Site,
-    StrandHolding,
-    VlanHolding,
+from gigalis_nms.inventory.tables import (
+    BANDWIDTH_HOLDING,
+    CABLE,
+    CIRCUIT,
+    DEVICE,
+    INTERFACE,
+    LINK,
+    ORGANISATION,
+    SITE,
+    STRAND,
+    STRAND_HOLDING,
+    VLAN_HOLDING,
 )
 
 TABLES: dict[str, sa.Table] = {
-    "organisations": table_of(Organisation),
-    "sites": table_of(Site),
-    "devices": table_of(Device),
-    "interfaces": table_of(Interface),
-    "cables": table_of(FibreCable),
-    "links": table_of(BackboneLink),
-    "circuits": table_of(Circuit),
+    "organisations": ORGANISATION,
+    "sites": SITE,
+    "devices": DEVICE,
+    "interfaces": INTERFACE,
+    "cables": CABLE,
+    "links": LINK,
+    "circuits": CIRCUIT,
 }
-STRAND = table_of(FibreStrand)
-STRAND_HOLDING = table_of(StrandHolding)
-BANDWIDTH_HOLDING = table_of(BandwidthHolding)
-VLAN_HOLDING = table_of(VlanHolding)
 KEY_COLUMNS = {
     "organisations": "name",
     "sites": "code",
