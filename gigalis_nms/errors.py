@@ -63,6 +63,13 @@ class Conflict(GigalisError):
     code = "conflict"
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A request body in a format the API does not read (it reads JSON only)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class PermissionDenied(GigalisError, PermissionError):
     """The caller is known but its role does not allow this action."""
 

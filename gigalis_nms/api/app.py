@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from gigalis_nms import __version__
 from gigalis_nms.api import audit, health, holdings, strands
 from gigalis_nms.api.errors import install_error_handlers
 from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
+from gigalis_nms.api.wellformed import refuse_malformed_input
 from gigalis_nms.db import make_engine
 from gigalis_nms.settings import Settings
 
@@ -26,7 +27,9 @@ circuits and every resource a circuit holds.
 
 Authenticate with `Authorization: Bearer <token>` (`Token <token>` is accepted too); tokens
 are made with `gigalis token create`. Lists answer `{count, next, previous, results}`;
-`limit=0` asks for the largest page. Every error answers
+`limit=0` asks for the largest page. Bodies are JSON (any other type answers 415); text may
+not contain NUL characters. Ids run from 1 to 2147483647; an id outside that range, in the
+path, the query or the body, answers 422 naming it. Every error answers
 `{"error": {"status", "code", "message", "problems": [{"field", "reason"}]}}`.
 """
 
@@ -72,6 +75,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # Before any route's own dependencies: a malformed request is refused as such.
+        dependencies=[Depends(refuse_malformed_input)],
     )
     app.state.settings = settings
     app.state.engine = database

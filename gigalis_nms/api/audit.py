@@ -56,6 +56,6 @@ router = APIRouter(tags=["audit"], responses=error_responses(401, 403))
 )
 def list_audit_entries(request: Request, session: DbSession, page: PageParameters) -> Response:
     """Every change made through the API, the command line or the loader, newest first."""
-    filters = filters_from(request, AUDIT_LOG)
+    filters = filters_from(request, AUDIT_LOG.filters)
     rows = fetch_page(session, AUDIT_LOG, filters, limit=page.limit, offset=page.offset)
     return page_response(request, AuditEntryPublic, page, rows)

@@ -41,6 +41,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    415: "unsupported_media_type",
     422: "invalid",
 }
 VALUE_ERROR_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -121,12 +122,28 @@ async def on_gigalis_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def json_error_reason(document: str, position: int, error: str) -> str:
+    """Where a JSON body stops being JSON, as an editor counts it.
+
+    >>> json_error_reason('{\\n  "code": x}', 12, "Expecting value")
+    'invalid JSON at line 2, column 11: Expecting value'
+    """
+    line = document.count("\n", 0, position) + 1
+    column = position - document.rfind("\n", 0, position)
+    return f"invalid JSON at line {line}, column {column}: {error}"
+
+
+def _problem(item: Mapping[str, Any], body: Any) -> FieldProblem:
+    location, error_type = item["loc"], item.get("type", "")
+    reason = reason_of(item["msg"])
+    if error_type == "json_invalid" and isinstance(body, str) and len(location) > 1:
+        reason = json_error_reason(body, int(location[1]), item.get("ctx", {}).get("error", ""))
+    return FieldProblem(field_of(location, error_type), reason)
+
+
 async def on_validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    problems = [
-        FieldProblem(field_of(item["loc"], item.get("type", "")), reason_of(item["msg"]))
-        for item in error.errors()
-    ]
+    problems = [_problem(item, error.body) for item in error.errors()]
     return error_response(422, "invalid", _message(problems, "invalid request"), problems)
 
 

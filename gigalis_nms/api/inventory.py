@@ -35,11 +35,12 @@ from gigalis_nms.api.pagination import (
     page_response,
 )
 from gigalis_nms.auth.models import Role
+from gigalis_nms.db.types import RowId
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.service import EntitySpec
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-ObjectId = Annotated[int, Path(alias="id", description="the object's id", ge=1)]
+ObjectId = Annotated[RowId, Path(alias="id", description="the object's id")]
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def add_resource_routes(router: APIRouter, resource: Resource) -> None:
     def list_objects(
         request: Request, session: DbSession, tenant: Tenant, page: PageParameters
     ) -> Response:
-        filters = filters_from(request, spec)
+        filters = filters_from(request, spec.filters)
         rows = service.list_objects(
             session, spec, filters, limit=page.limit, offset=page.offset, tenant=tenant
         )
@@ -171,7 +172,7 @@ def add_resource_routes(router: APIRouter, resource: Resource) -> None:
         name=f"get_{noun}",
         summary=f"Get one {spec.label}",
         response_model=spec.public,
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(401, 403, 404, 422),
     )
     router.add_api_route(
         f"/{nouns}",
@@ -183,7 +184,7 @@ def add_resource_routes(router: APIRouter, resource: Resource) -> None:
         summary=f"Create a {spec.label}",
         response_model=spec.public,
         status_code=status.HTTP_201_CREATED,
-        responses=error_responses(401, 403, 409, 422),
+        responses=error_responses(401, 403, 409, 415, 422),
     )
     router.add_api_route(
         f"/{nouns}/{{id}}",
@@ -195,7 +196,7 @@ def add_resource_routes(router: APIRouter, resource: Resource) -> None:
         summary=f"Change some fields of a {spec.label}",
         description="Only the fields sent are changed.",
         response_model=spec.public,
-        responses=error_responses(401, 403, 404, 409, 422),
+        responses=error_responses(401, 403, 404, 409, 415, 422),
     )
     router.add_api_route(
         f"/{nouns}/{{id}}",
@@ -207,5 +208,5 @@ def add_resource_routes(router: APIRouter, resource: Resource) -> None:
         summary=f"Delete a {spec.label}",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(401, 403, 404, 409, 422),
     )

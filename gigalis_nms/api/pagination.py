@@ -12,7 +12,7 @@ time against the route's ``response_model``, which stays declared for the OpenAP
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Generic, TypeVar
@@ -21,7 +21,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from gigalis_nms.api.deps import app_settings
-from gigalis_nms.db.listing import Listing, PageOfRows, parse_filters
+from gigalis_nms.db.listing import Filter, Listing, PageOfRows, parse_filters
 from gigalis_nms.settings import Settings
 
 T = TypeVar("T")
@@ -58,13 +58,13 @@ PageParameters = Annotated[PageRequest, Depends(page_request)]
 
 
 def filters_from(
-    request: Request, listing: Listing, ignored: Sequence[str] = ()
+    request: Request, filters: Mapping[str, Filter], ignored: Sequence[str] = ()
 ) -> dict[str, list[Any]]:
-    """The typed filters of a list request; an unknown parameter is a 400."""
+    """The typed ``filters`` of a list request; an unknown parameter is a 400."""
     params = request.query_params
     skipped = PAGE_PARAMETERS.union(ignored)
     raw = {name: params.getlist(name) for name in params if name not in skipped}
-    return parse_filters(listing, raw, prefix="query.")
+    return parse_filters(filters, raw, prefix="query.")
 
 
 def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
@@ -92,6 +92,12 @@ def page_links(request: Request, page: PageRequest, count: int) -> tuple[str | N
         previous_url = url.include_query_params(limit=page.limit, offset=before)
         previous = str(previous_url.remove_query_params("offset") if before == 0 else previous_url)
     return following, previous
+
+
+def page_of(items: Sequence[BaseModel], page: PageRequest) -> PageOfRows:
+    """One page of a short list already read whole, such as what one circuit holds."""
+    window = items[page.offset : page.offset + page.limit]
+    return PageOfRows(len(items), [item.model_dump() for item in window])
 
 
 @cache

@@ -32,6 +32,6 @@ def list_strands(
 ) -> Response:
     """The cable's strands by number, with their tube, colour (French code), state and the
     circuit or backbone link holding each."""
-    filters = filters_from(request, service.STRANDS)
+    filters = filters_from(request, service.STRANDS.filters)
     rows = service.list_strands(session, object_id, filters, limit=page.limit, offset=page.offset)
     return page_response(request, FibreStrandPublic, page, rows)

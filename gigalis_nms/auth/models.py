@@ -24,8 +24,11 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=16, index=True, description="first characters, to recognise it")
     token_hash: str = Field(max_length=64, unique=True)
     role: Role = Field(sa_column=enum_column(Role, nullable=False))
+    # RESTRICT: deleting an organisation must not take its tokens with it, unaudited; the
+    # delete answers 409 naming them. Tokens are revoked, never deleted, so an organisation
+    # that ever had one cannot be deleted: a purge of revoked tokens is still to come.
     organisation_id: int | None = Field(
-        None, foreign_key="organisation.id", index=True, ondelete="CASCADE"
+        None, foreign_key="organisation.id", index=True, ondelete="RESTRICT"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
-from gigalis_nms.db.types import table_of
+from gigalis_nms.db.types import IntegerValue, RowId, table_of
 from gigalis_nms.errors import InvalidInput
 
 Condition = ColumnElement[bool]
@@ -66,7 +66,13 @@ def column_of(model: type[SQLModel], name: str) -> sa.Column[Any]:
 
 
 def value_type_of(column: sa.Column[Any]) -> Any:
-    """The Python type a filter on ``column`` reads; text when the column type cannot say."""
+    """The Python type a filter on ``column`` reads; text when the column type cannot say.
+
+    Integers are held to what the column stores (ids from 1), so that a value beyond it is
+    refused naming the parameter instead of failing in the database driver.
+    """
+    if isinstance(column.type, sa.Integer):
+        return RowId if column.primary_key or column.foreign_keys else IntegerValue
     try:
         python_type = column.type.python_type
     except NotImplementedError:
@@ -114,18 +120,18 @@ class Listing:
 
 
 def parse_filters(
-    listing: Listing, raw: Mapping[str, Sequence[str]], *, prefix: str = ""
+    filters: Mapping[str, Filter], raw: Mapping[str, Sequence[str]], *, prefix: str = ""
 ) -> dict[str, list[Any]]:
-    """Typed filter values from query-string values; ``prefix`` is added to field names in
-    errors (``query.`` for the API)."""
-    unknown = sorted(set(raw) - set(listing.filters))
+    """Typed values of ``filters`` from query-string values; ``prefix`` is added to field names
+    in errors (``query.`` for the API)."""
+    unknown = sorted(set(raw) - set(filters))
     if unknown:
-        known = ", ".join(sorted(listing.filters)) or "none"
+        known = ", ".join(sorted(filters)) or "none"
         raise UnknownFilter.of(prefix + unknown[0], f"not a filter here; filters: {known}")
     parsed: dict[str, list[Any]] = {}
     for name, values in raw.items():
         try:
-            parsed[name] = [listing.filters[name].parse(value) for value in values]
+            parsed[name] = [filters[name].parse(value) for value in values]
         except ValueError as error:
             raise InvalidInput.of(prefix + name, str(error)) from None
     return parsed
@@ -143,7 +149,7 @@ def conditions(
 @dataclass(frozen=True)
 class PageOfRows:
     count: int
-    rows: Sequence[sa.RowMapping]
+    rows: Sequence[Mapping[Any, Any]]  # database rows, or models dumped to dicts
 
 
 def fetch_page(

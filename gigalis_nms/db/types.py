@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import Field
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -20,6 +21,24 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# What an INTEGER column holds on PostgreSQL. SQLite would take 64 bits, and Python ints have
+# no bound at all; values are held to this range before they reach either database, so that
+# both refuse the same values, with a 422 naming the field rather than a server error.
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+IntegerValue = Annotated[int, Field(ge=INTEGER_MIN, le=INTEGER_MAX)]
+RowId = Annotated[int, Field(ge=1, le=INTEGER_MAX)]
+"""The id of a row, as a request may name it: from 1 to :data:`INTEGER_MAX`."""
+
+
+def fits_row_id(value: int) -> bool:
+    """Whether ``value`` can be the id of a row; an id beyond the column range names nothing.
+
+    >>> fits_row_id(1), fits_row_id(INTEGER_MAX), fits_row_id(0), fits_row_id(2**31)
+    (True, True, False, False)
+    """
+    return 1 <= value <= INTEGER_MAX
 
 
 class UTCDateTime(TypeDecorator[datetime]):

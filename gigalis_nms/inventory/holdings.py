@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from gigalis_nms.db.integrity import Violation, ViolationKind, write_or_conflict
 from gigalis_nms.db.listing import column_of, execute_core
-from gigalis_nms.db.types import table_of
+from gigalis_nms.db.types import INTEGER_MAX, fits_row_id, table_of
 from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.enums import CircuitStatus, StrandState
 from gigalis_nms.inventory.models import (
@@ -33,6 +33,7 @@ from gigalis_nms.inventory.models import (
     Vlan,
     VlanHolding,
 )
+from gigalis_nms.inventory.rules import circuit_shape_problems
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,16 @@ class HoldingRequest(BaseModel):
     interface_id: int | None = Field(None, description="vlan: the port")
     vlan: Vlan | None = Field(None, description="vlan: the VLAN id, 1-4094")
     backbone_link_id: int | None = Field(None, description="bandwidth: the link")
-    bandwidth_mbps: int | None = Field(None, gt=0, le=1_600_000, description="bandwidth: Mb/s")
+    bandwidth_mbps: int | None = Field(
+        None,
+        gt=0,
+        le=1_600_000,
+        description="bandwidth: Mb/s; the circuit's bandwidth, which is also the default",
+    )
     strand_id: int | None = Field(None, description="strand: the fibre strand")
-    sequence: int = Field(0, ge=0, description="strand: position of its cable along the route")
+    sequence: int = Field(
+        0, ge=0, le=INTEGER_MAX, description="strand: position of its cable along the route"
+    )
 
 
 HOLDING_FIELDS = {
@@ -99,6 +107,16 @@ def _check_can_hold(circuit: Circuit) -> None:
         raise Conflict.of("status", f"circuit {circuit.ref} is terminated and holds nothing")
 
 
+def _referenced(session: Session, model: type[SQLModel], row_id: int, field: str) -> Any:
+    """The row a holding request names by id, or InvalidInput naming ``field``."""
+    # An id beyond the column's range names nothing; the database would fail on it.
+    row = session.get(model, row_id) if fits_row_id(row_id) else None
+    if row is None:
+        label = table_of(model).name.replace("_", " ")
+        raise InvalidInput.of(field, f"no {label} with id {row_id}")
+    return row
+
+
 def _vlan_holder(session: Session, port_id: int, vlan: int) -> str:
     ref = session.exec(
         select(Circuit.ref)
@@ -113,8 +131,7 @@ def hold_vlan(
 ) -> VlanHolding:
     """Hold ``vlan`` on a port for a circuit; Conflict naming ``field`` if it is taken."""
     _check_can_hold(circuit)
-    if session.get(Interface, interface_id) is None:
-        raise InvalidInput.of("interface_id", f"no interface with id {interface_id}")
+    _referenced(session, Interface, interface_id, "interface_id")
     if not 1 <= vlan <= 4094:
         raise InvalidInput.of(field, "a VLAN id is between 1 and 4094")
     holding = VlanHolding(interface_id=interface_id, vlan=vlan, circuit_id=_id(circuit))
@@ -132,20 +149,35 @@ def hold_vlan(
     return holding
 
 
+def _bandwidth_of(circuit: Circuit, mbps: int | None, field: str) -> int:
+    """What a circuit holds on a link: its bandwidth, on every link of its path."""
+    if circuit.bandwidth_mbps is None:
+        raise InvalidInput.of(
+            field, f"circuit {circuit.ref} is {circuit.service_type} and has no bandwidth to hold"
+        )
+    if mbps is not None and mbps != circuit.bandwidth_mbps:
+        raise InvalidInput.of(
+            field,
+            f"circuit {circuit.ref} holds its bandwidth, {circuit.bandwidth_mbps} Mb/s, on each "
+            "link; change the circuit's bandwidth_mbps to hold another amount",
+        )
+    return circuit.bandwidth_mbps
+
+
 def hold_bandwidth(
     session: Session,
     circuit: Circuit,
     link_id: int,
-    mbps: int,
+    mbps: int | None = None,
     *,
     field: str = "bandwidth_mbps",
 ) -> BandwidthHolding:
-    """Hold ``mbps`` on a backbone link; Conflict if the link has not that much free."""
+    """Hold the circuit's bandwidth on a backbone link; Conflict if the link has not that much
+    free. ``mbps``, when given, must be the circuit's bandwidth: a circuit carries the same
+    bandwidth over every link of its path, and changing it changes them all."""
     _check_can_hold(circuit)
-    if session.get(BackboneLink, link_id) is None:
-        raise InvalidInput.of("backbone_link_id", f"no backbone link with id {link_id}")
-    if mbps <= 0:
-        raise InvalidInput.of(field, "must be more than 0 Mb/s")
+    _referenced(session, BackboneLink, link_id, "backbone_link_id")
+    mbps = _bandwidth_of(circuit, mbps, field)
     holding = BandwidthHolding(
         backbone_link_id=link_id, circuit_id=_id(circuit), bandwidth_mbps=mbps
     )
@@ -163,6 +195,16 @@ def hold_bandwidth(
     write_or_conflict(session, lambda: session.add(holding), explain)
     logger.info("circuit %s holds %s Mb/s on link %s", circuit.ref, mbps, link_id)
     return holding
+
+
+def _shape_problems(circuit: Circuit, *, holds_strands: bool) -> list[FieldProblem]:
+    return circuit_shape_problems(
+        ref=circuit.ref,
+        service_type=circuit.service_type,
+        bandwidth_mbps=circuit.bandwidth_mbps,
+        has_z_end=circuit.z_site_id is not None,
+        holds_strands=holds_strands,
+    )
 
 
 def _strand_name(session: Session, strand_id: int) -> str:
@@ -193,9 +235,10 @@ def hold_strand(
 ) -> StrandHolding:
     """Hold a fibre strand for a circuit (dark fibre); Conflict if anything holds it already."""
     _check_can_hold(circuit)
-    strand = session.get(FibreStrand, strand_id)
-    if strand is None:
-        raise InvalidInput.of(field, f"no fibre strand with id {strand_id}")
+    for problem in _shape_problems(circuit, holds_strands=True):
+        if problem.field == "strands":
+            raise InvalidInput.of(field, f"circuit {circuit.ref}: {problem.reason}")
+    strand: FibreStrand = _referenced(session, FibreStrand, strand_id, field)
     if strand.state is not StrandState.AVAILABLE:
         raise InvalidInput.of(field, f"{_strand_name(session, strand_id)} is {strand.state}")
     holding = StrandHolding(
@@ -232,18 +275,33 @@ def hold(session: Session, circuit: Circuit, request: HoldingRequest) -> Any:
         port_id, vlan = _required(request, "interface_id"), _required(request, "vlan")
         return hold_vlan(session, circuit, port_id, vlan)
     if request.kind is HoldingKind.BANDWIDTH:
-        link_id, mbps = _required(request, "backbone_link_id"), _required(request, "bandwidth_mbps")
-        return hold_bandwidth(session, circuit, link_id, mbps)
+        link_id = _required(request, "backbone_link_id")
+        return hold_bandwidth(session, circuit, link_id, request.bandwidth_mbps)
     return hold_strand(session, circuit, _required(request, "strand_id"), request.sequence)
 
 
+def _check_not_an_end(circuit: Circuit, holding: Any) -> None:
+    """A VLAN held for one of the circuit's ends goes with the end, never alone: released on
+    its own, it would leave the end naming a VLAN that another circuit could then take."""
+    if not isinstance(holding, VlanHolding):
+        return
+    for end in ("a", "z"):
+        port, vlan = getattr(circuit, f"{end}_interface_id"), getattr(circuit, f"{end}_vlan")
+        if (holding.interface_id, holding.vlan) == (port, vlan):
+            raise Conflict.of(
+                f"{end}_vlan",
+                f"held for the circuit's {end.upper()} end; change or clear {end}_vlan instead",
+            )
+
+
 def release_holding(session: Session, circuit: Circuit, kind: HoldingKind, holding_id: int) -> None:
-    """Give back one resource the circuit holds."""
-    holding = session.get(HOLDING_MODELS[kind], holding_id)
+    """Give back one resource the circuit holds, other than the VLANs of its ends."""
+    holding = session.get(HOLDING_MODELS[kind], holding_id) if fits_row_id(holding_id) else None
     if holding is None or getattr(holding, "circuit_id", None) != circuit.id:
         raise NotFound.of(
             "holding_id", f"circuit {circuit.ref} holds no {kind} with id {holding_id}"
         )
+    _check_not_an_end(circuit, holding)
     session.delete(holding)
     session.flush()
     logger.info("circuit %s released %s %s", circuit.ref, kind, holding_id)
@@ -261,6 +319,41 @@ def release_vlan(session: Session, circuit: Circuit, port_id: int | None, vlan: 
     ):
         session.delete(holding)
     session.flush()
+
+
+def resize_bandwidth(session: Session, circuit: Circuit) -> None:
+    """Make every bandwidth holding of the circuit its new bandwidth; Conflict naming the first
+    link that has not that much free (the triggers move the link's ``held_mbps`` and its CHECK
+    refuses the excess)."""
+    for holding in _holdings_of(session, BandwidthHolding, circuit):
+        _resize(session, circuit, holding)
+
+
+def _resize(session: Session, circuit: Circuit, holding: BandwidthHolding) -> None:
+    mbps = _bandwidth_of(circuit, None, "bandwidth_mbps")
+    if holding.bandwidth_mbps == mbps:
+        return
+    link_id, before = holding.backbone_link_id, holding.bandwidth_mbps
+
+    def change() -> None:
+        holding.bandwidth_mbps = mbps
+
+    def explain(violation: Violation) -> FieldProblem:
+        if violation.kind is not ViolationKind.CHECK:
+            rule = violation.constraint or violation.kind
+            return FieldProblem("bandwidth_mbps", f"refused by the database rule {rule}")
+        state = link_state(session, link_id)
+        most = state.capacity_mbps - state.held_mbps + before
+        return FieldProblem(
+            "bandwidth_mbps",
+            f"link {state.code} ({state.capacity_mbps} Mb/s) has room for at most {most} Mb/s "
+            f"of circuit {circuit.ref}, not {mbps}",
+        )
+
+    write_or_conflict(session, change, explain)
+    logger.info(
+        "circuit %s holds %s Mb/s instead of %s on link %s", circuit.ref, mbps, before, link_id
+    )
 
 
 def release_all_holdings(session: Session, circuit: Circuit) -> None:

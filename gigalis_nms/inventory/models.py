@@ -196,6 +196,8 @@ class SiteUpdate(SQLModel):
 
 class SitePublic(SiteBase):
     id: int
+    # Read back as stored, not checked again: imported topologies hold a placeholder code.
+    insee_code: str = Field(description="INSEE commune code")
     created_at: datetime
     updated_at: datetime
 

@@ -40,7 +40,7 @@ from gigalis_nms.db.listing import (
     fetch_page,
 )
 from gigalis_nms.db.metadata import metadata
-from gigalis_nms.db.types import table_of
+from gigalis_nms.db.types import RowId, fits_row_id, table_of
 from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.enums import (
     CIRCUIT_TRANSITIONS,
@@ -63,6 +63,7 @@ from gigalis_nms.inventory.holdings import (
     release_all_holdings,
     release_holding,
     release_vlan,
+    resize_bandwidth,
 )
 from gigalis_nms.inventory.models import (
     BackboneLink,
@@ -97,6 +98,7 @@ from gigalis_nms.inventory.models import (
     SiteUpdate,
     StrandHolding,
 )
+from gigalis_nms.inventory.rules import circuit_shape_problems
 
 # The holdings live in a module of their own; they are named here too, so that every service
 # function of the inventory can be reached from this module.
@@ -127,6 +129,7 @@ __all__ = [
     "list_strands",
     "release_all_holdings",
     "release_holding",
+    "resize_bandwidth",
     "update_object",
 ]
 
@@ -185,7 +188,7 @@ def get_object(
     session: Session, spec: EntitySpec, object_id: int, *, tenant: int | None = None
 ) -> Any:
     """The object, or NotFound, also when it belongs to another operator than ``tenant``."""
-    obj = session.get(spec.table, object_id)
+    obj = session.get(spec.table, object_id) if fits_row_id(object_id) else None
     hidden = (
         obj is not None
         and tenant is not None
@@ -253,8 +256,15 @@ def _assign(obj: Any, changes: Values) -> None:
         setattr(obj, name, value)
 
 
+TABLE_LABELS = {"api_token": "API token"}
+
+
 def _label_of(table_name: str) -> str:
-    return table_name.replace("_", " ")
+    """
+    >>> _label_of("backbone_link"), _label_of("api_token")
+    ('backbone link', 'API token')
+    """
+    return TABLE_LABELS.get(table_name) or table_name.replace("_", " ")
 
 
 def _refuse_nulls(spec: EntitySpec, sent: Values) -> None:
@@ -271,7 +281,11 @@ def _check_references(session: Session, spec: EntitySpec, values: Values) -> Non
         if value is None:
             continue
         target = foreign_key.column
-        if execute_core(session, sa.select(target).where(target == value)).first() is None:
+        # An id beyond the column's range names nothing; the database would fail on it.
+        found = fits_row_id(value) and (
+            execute_core(session, sa.select(target).where(target == value)).first() is not None
+        )
+        if not found:
             raise InvalidInput.of(
                 foreign_key.parent.name, f"no {_label_of(target.table.name)} with id {value}"
             )
@@ -478,6 +492,25 @@ def _check_end(session: Session, values: Values, end: str) -> None:
         )
 
 
+def _holds_strands(session: Session, circuit: Any) -> bool:
+    held = sa.select(StrandHolding).where(col(StrandHolding.circuit_id) == circuit.id)
+    return _count(session, held) > 0
+
+
+def _check_shape(session: Session, values: Values, current: Any) -> None:
+    """The combination of service, ends and bandwidth, by the rule the loader applies too."""
+    z_end = ("z_site_id", "z_interface_id", "z_vlan")
+    problems = circuit_shape_problems(
+        ref=values["ref"],
+        service_type=values["service_type"],
+        bandwidth_mbps=values["bandwidth_mbps"],
+        has_z_end=any(values[name] is not None for name in z_end),
+        holds_strands=current is not None and _holds_strands(session, current),
+    )
+    if problems:
+        raise InvalidInput("; ".join(map(str, problems)), problems)
+
+
 def _check_circuit(session: Session, values: Values, current: Any) -> None:
     if current is None:
         _check_operator(session, values["operator_id"])
@@ -486,6 +519,7 @@ def _check_circuit(session: Session, values: Values, current: Any) -> None:
     else:
         _check_still_open(current, values)
         _check_transition(current.status, values["status"])
+    _check_shape(session, values, current)
     for end in ("a", "z"):
         _check_end(session, values, end)
 
@@ -497,9 +531,10 @@ def _hold_end_vlans(session: Session, circuit: Any, ends: Iterable[str] = ("a", 
             hold_vlan(session, circuit, port_id, vlan, field=f"{end}_vlan")
 
 
-def _move_end_vlans(session: Session, circuit: Any, before: Values) -> None:
-    """Follow a circuit's changes: terminating releases everything, a new port or VLAN at an
-    end moves that end's VLAN holding."""
+def _follow_circuit_changes(session: Session, circuit: Any, before: Values) -> None:
+    """Make what a circuit holds follow its changes: terminating releases everything, a new
+    port or VLAN at an end moves that end's VLAN holding, a new bandwidth changes every
+    bandwidth holding (the database refuses more than a link has free)."""
     if "status" in before and circuit.status is CircuitStatus.TERMINATED:
         release_all_holdings(session, circuit)
         return
@@ -510,6 +545,8 @@ def _move_end_vlans(session: Session, circuit: Any, before: Values) -> None:
         old_port, old_vlan = (before.get(key, getattr(circuit, key)) for key in keys)
         release_vlan(session, circuit, old_port, old_vlan)
         _hold_end_vlans(session, circuit, [end])
+    if "bandwidth_mbps" in before:
+        resize_bandwidth(session, circuit)
 
 
 # --- Strands of a cable -------------------------------------------------------------------
@@ -646,7 +683,7 @@ LINKS = EntitySpec(
     filters={
         "code": exact(BackboneLink, "code"),
         "status": exact(BackboneLink, "status"),
-        "device_id": Filter(int, _on_devices, "links with an end on the device"),
+        "device_id": Filter(RowId, _on_devices, "links with an end on the device"),
     },
     check=_check_link,
     explain_check={"ck_backbone_link_capacity": _explain_capacity_cut},
@@ -668,7 +705,7 @@ CIRCUITS = EntitySpec(
     tenant_key="operator_id",
     check=_check_circuit,
     after_create=_hold_end_vlans,
-    after_update=_move_end_vlans,
+    after_update=_follow_circuit_changes,
 )
 
 SPECS: dict[str, EntitySpec] = {

@@ -66,8 +66,9 @@ MAX_DETOUR_FACTOR = 5.0
 # Topologies say nothing of fibre counts; 48 is a common backbone cable size.
 DEFAULT_FIBRE_COUNT = 48
 # Topology sites are outside France or, when in France, not tied to a commune by the file;
-# Site requires an INSEE-shaped code, and "00000" is one that no commune has, so these rows
-# can never be mistaken for a real commune in statistics by département.
+# the site table requires an INSEE-shaped code, and "00000" is one that no commune has (nor
+# any département, so the API refuses it), so these rows can never be mistaken for a real
+# commune in statistics by département.
 TOPOLOGY_INSEE_PLACEHOLDER = "00000"
 MIN_CABLE_LENGTH_M = 1  # FibreCable.length_m must be > 0, even for ends at one place
 MAX_CABLE_LENGTH_M = 1_000_000  # FibreCable.length_m's upper bound
@@ -578,14 +579,20 @@ def _owner_id(session: Session, network: str) -> int:
     return owner.id
 
 
+class TopologySite(SiteCreate):
+    """A site of a published topology, checked as the API checks a new site, except that it
+    lies in no known commune: its INSEE code is the placeholder."""
+
+    insee_code: str = TOPOLOGY_INSEE_PLACEHOLDER
+
+
 def _site_values(node: TopologyNode) -> dict[str, Any]:
-    return SiteCreate(
+    return TopologySite(
         code=node.code,
         name=node.label,
         kind=SiteKind.POP,
         # The country is the only place name a topology gives beyond the label.
         address=node.country,
-        insee_code=TOPOLOGY_INSEE_PLACEHOLDER,
         latitude=node.latitude,
         longitude=node.longitude,
         status=LifecycleStatus.ACTIVE,

@@ -9,7 +9,9 @@ SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 HOSTNAME = re.compile(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
-INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+# A commune's code starts with its département: 01-19, 2A and 2B (Corsica, 20 before 1976),
+# 21-95, then 971-976 overseas, followed by the commune's number in it.
+INSEE_CODE = re.compile(r"^((0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}|97[1-6]\d{2})$")
 CIRCUIT_REF = re.compile(r"^GIG-(DF|ETH|WAV|HST)-\d{6}$")
 
 
@@ -53,8 +55,18 @@ def check_hostname(value: str) -> str:
 
 
 def check_insee_code(value: str) -> str:
+    """An INSEE commune code, whose département exists.
+
+    >>> check_insee_code("44109"), check_insee_code("2A004"), check_insee_code("97411")
+    ('44109', '2A004', '97411')
+    >>> [code for code in ("99999", "20004", "2C004", "97701") if INSEE_CODE.fullmatch(code)]
+    []
+    """
     if not INSEE_CODE.fullmatch(value):
-        raise ValueError("an INSEE commune code is 5 characters, e.g. 44109")
+        raise ValueError(
+            "an INSEE commune code is 5 characters starting with a département "
+            "(01-19, 2A, 2B, 21-95, 971-976), e.g. 44109"
+        )
     return value
 
 

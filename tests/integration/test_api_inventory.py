@@ -198,6 +198,8 @@ CASES = [
             "a_site_id": inv.site_a,
             "a_interface_id": inv.ports["b1"],
             "a_vlan": 201,
+            "z_site_id": inv.site_b,
+            "bandwidth_mbps": 100,
         },
         invalid_field="a_interface_id",
         patch={"description": "Lycée Clemenceau"},
@@ -447,7 +449,7 @@ def test_operator_sees_only_its_own_circuits(api: Api, inventory: Inventory) -> 
     assert api.get("operator_b", other).status_code == 200
     holdings = api.get("operator_a", f"{V1}/circuits/{inventory.circuit_a}/holdings")
     assert holdings.status_code == 200
-    assert len(holdings.json()) == 2
+    assert holdings.json()["count"] == 2
 
 
 def test_operator_sees_only_its_own_organisation(api: Api, inventory: Inventory) -> None:
@@ -530,6 +532,7 @@ def circuit_body(inventory: Inventory, ref: str, **fields: Any) -> dict[str, Any
         "service_type": "ethernet_eline",
         "a_site_id": inventory.site_a,
         "z_site_id": inventory.site_b,
+        "bandwidth_mbps": 100,
         **fields,
     }
 
@@ -537,7 +540,7 @@ def circuit_body(inventory: Inventory, ref: str, **fields: Any) -> dict[str, Any
 def holdings(api: Api, circuit_id: int) -> list[dict[str, Any]]:
     response = api.get("noc", f"{V1}/circuits/{circuit_id}/holdings")
     assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
+    found: list[dict[str, Any]] = response.json()["results"]
     return found
 
 
@@ -590,7 +593,7 @@ def test_status_follows_the_lifecycle(api: Api, inventory: Inventory) -> None:
 
 def test_terminating_releases_everything(api: Api, inventory: Inventory) -> None:
     path = f"{V1}/circuits/{inventory.circuit_a}"
-    hold = {"kind": "bandwidth", "backbone_link_id": inventory.link, "bandwidth_mbps": 300}
+    hold = {"kind": "bandwidth", "backbone_link_id": inventory.link}
     assert api.post("noc", f"{path}/holdings", json=hold).status_code == 201
     assert len(holdings(api, inventory.circuit_a)) == 3
 
@@ -621,6 +624,9 @@ def test_a_vlan_needs_a_port(api: Api, inventory: Inventory) -> None:
 
 def test_bandwidth_cannot_exceed_the_link(api: Api, inventory: Inventory) -> None:
     link = f"{V1}/links/{inventory.link}"
+    for circuit_id in (inventory.circuit_a, inventory.circuit_b):
+        response = api.patch("noc", f"{V1}/circuits/{circuit_id}", json={"bandwidth_mbps": 600})
+        assert response.status_code == 200, response.text
     hold = {"kind": "bandwidth", "backbone_link_id": inventory.link, "bandwidth_mbps": 600}
     first = api.post("noc", f"{V1}/circuits/{inventory.circuit_a}/holdings", json=hold)
     assert first.status_code == 201, first.text
@@ -649,19 +655,30 @@ def test_a_strand_is_held_once(api: Api, inventory: Inventory) -> None:
     strand = strands["results"][4]
     assert (strand["number"], strand["tube"], strand["colour"]) == (5, 1, "violet")
     hold = {"kind": "strand", "strand_id": strand["id"], "sequence": 0}
+    first_id = dark_fibre(api, inventory, "GIG-DF-000001")
+    second_id = dark_fibre(api, inventory, "GIG-DF-000002")
 
-    first = api.post("noc", f"{V1}/circuits/{inventory.circuit_a}/holdings", json=hold)
+    first = api.post("noc", f"{V1}/circuits/{first_id}/holdings", json=hold)
     assert first.status_code == 201, first.text
-    second = api.post("noc", f"{V1}/circuits/{inventory.circuit_b}/holdings", json=hold)
+    second = api.post("noc", f"{V1}/circuits/{second_id}/holdings", json=hold)
 
     assert_error(second, 409, "strand_id")
     message = second.json()["error"]["message"]
-    assert "strand 5 of cable FC-NTE1-ANG1 is already held by circuit GIG-ETH-000001" in message
+    assert "strand 5 of cable FC-NTE1-ANG1 is already held by circuit GIG-DF-000001" in message
     held = api.get("noc", f"{V1}/cables/{inventory.cable}/strands", params={"held": "true"}).json()
     assert [(s["id"], s["held_by_circuit_id"]) for s in held["results"]] == [
-        (strand["id"], inventory.circuit_a)
+        (strand["id"], first_id)
     ]
     assert_error(api.delete("noc", f"{V1}/cables/{inventory.cable}"), 409, "id")
+
+
+def dark_fibre(api: Api, inventory: Inventory, ref: str) -> int:
+    """A new dark-fibre circuit: only dark fibre holds strands."""
+    body = circuit_body(inventory, ref, service_type="dark_fibre", bandwidth_mbps=None)
+    response = api.post("noc", f"{V1}/circuits", json=body)
+    assert response.status_code == 201, response.text
+    made: int = response.json()["id"]
+    return made
 
 
 def test_holding_requests_name_their_missing_fields(api: Api, inventory: Inventory) -> None:

@@ -22,9 +22,12 @@ from sqlmodel import Session, col, select
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import Conflict
 from gigalis_nms.inventory import service
+from gigalis_nms.inventory.enums import ServiceType
 from gigalis_nms.inventory.models import (
     BackboneLink,
     Circuit,
+    CircuitCreate,
+    CircuitUpdate,
     FibreStrand,
     StrandHolding,
     VlanHolding,
@@ -37,9 +40,12 @@ WAIT_S = 30  # longest a racer waits at a barrier; far more than a commit takes
 Hold = Callable[[Session, Circuit], object]
 
 
-def race(engine: Engine, inventory: Inventory, hold: Hold) -> list[BaseException | None]:
-    """Run ``hold`` for circuit A and circuit B at once; each racer's exception or None."""
-    racers = [inventory.circuit_a, inventory.circuit_b]
+def race(
+    engine: Engine, inventory: Inventory, hold: Hold, racers: list[int] | None = None
+) -> list[BaseException | None]:
+    """Run ``hold`` for two circuits at once (by default circuits A and B); each racer's
+    exception or None."""
+    racers = racers or [inventory.circuit_a, inventory.circuit_b]
     start = threading.Barrier(len(racers), timeout=WAIT_S)
     inside = threading.Barrier(len(racers), timeout=WAIT_S)
     overlap = engine.dialect.name == "postgresql"
@@ -95,6 +101,11 @@ def test_a_vlan_is_held_once(engine: Engine, inventory: Inventory) -> None:
 
 
 def test_the_last_bandwidth_of_a_link_goes_to_one(engine: Engine, inventory: Inventory) -> None:
+    with session_scope(engine) as session:  # a circuit holds its own bandwidth on each link
+        for circuit_id in (inventory.circuit_a, inventory.circuit_b):
+            wider = CircuitUpdate(bandwidth_mbps=600)
+            service.update_object(session, service.CIRCUITS, circuit_id, wider)
+
     outcomes = race(
         engine, inventory, lambda s, c: service.hold_bandwidth(s, c, inventory.link, 600)
     )
@@ -115,8 +126,11 @@ def test_a_strand_is_held_once(engine: Engine, inventory: Inventory) -> None:
                 col(FibreStrand.cable_id) == inventory.cable, col(FibreStrand.number) == 3
             )
         ).one()
+        dark_fibres = [_dark_fibre(session, inventory, number) for number in (1, 2)]
 
-    outcomes = race(engine, inventory, lambda s, c: service.hold_strand(s, c, strand_id, 0))
+    outcomes = race(
+        engine, inventory, lambda s, c: service.hold_strand(s, c, strand_id, 0), dark_fibres
+    )
 
     conflict = assert_one_winner(outcomes)
     assert conflict.problems[0].field == "strand_id"
@@ -126,3 +140,20 @@ def test_a_strand_is_held_once(engine: Engine, inventory: Inventory) -> None:
             select(StrandHolding).where(col(StrandHolding.strand_id) == strand_id)
         ).all()
         assert len(held) == 1
+
+
+def _dark_fibre(session: Session, inventory: Inventory, number: int) -> int:
+    """A dark-fibre circuit between the two sites; only dark fibre holds strands."""
+    made = service.create_object(
+        session,
+        service.CIRCUITS,
+        CircuitCreate(
+            ref=f"GIG-DF-{number:06d}",
+            operator_id=inventory.operator_a,
+            service_type=ServiceType.DARK_FIBRE,
+            a_site_id=inventory.site_a,
+            z_site_id=inventory.site_b,
+        ),
+    )
+    assert made.id is not None
+    return int(made.id)

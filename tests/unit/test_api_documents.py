@@ -8,14 +8,25 @@ from types import ModuleType
 import pytest
 from sqlmodel import SQLModel
 
-from gigalis_nms.api import deps, errors
+from gigalis_nms.api import deps, errors, wellformed
 from gigalis_nms.api.inventory import RESOURCES, strict
 from gigalis_nms.auth import service as auth_service
-from gigalis_nms.db import integrity
-from gigalis_nms.inventory import holdings
+from gigalis_nms.db import integrity, types
+from gigalis_nms.inventory import holdings, rules, validators
 from gigalis_nms.inventory import service as inventory_service
 
-MODULES = [deps, errors, auth_service, integrity, inventory_service, holdings]
+MODULES = [
+    deps,
+    errors,
+    wellformed,
+    auth_service,
+    integrity,
+    types,
+    inventory_service,
+    holdings,
+    rules,
+    validators,
+]
 BODIES = [model for resource in RESOURCES for model in (resource.spec.create, resource.spec.update)]
 
 

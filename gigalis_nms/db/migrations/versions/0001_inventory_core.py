@@ -142,7 +142,7 @@ def upgrade() -> None:
             ["organisation_id"],
             ["organisation.id"],
             name=op.f("fk_api_token_organisation_id_organisation"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
