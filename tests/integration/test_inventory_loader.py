@@ -9,8 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gigalis_nms.auth.models import Role
+from gigalis_nms.auth.service import create_token
+from gigalis_nms.db import session_scope
 from gigalis_nms.errors import Conflict, InvalidInput
 from gigalis_nms.inventory.loader import load_inventory
+from gigalis_nms.inventory.models import Organisation
 
 SMALL_NETWORK = Path(__file__).resolve().parents[1] / "data" / "small-network"
 TABLES = (
@@ -309,3 +313,18 @@ def test_a_vlan_holding_released_behind_the_files_back_is_restored(engine: Engin
         ("GIG-ETH-000001", ["held_vlans"])
     ]
     assert snapshot(engine)["vlan_holding"] == 2
+
+
+def test_an_organisation_with_tokens_is_not_deleted_by_a_load(engine: Engine, network: Path):
+    load_inventory(engine, network, actor="test")
+    with session_scope(engine) as session:
+        beta = session.scalar(sa.select(Organisation).where(Organisation.name == "Opérateur Beta"))
+        assert beta is not None
+        create_token(session, name="beta", role=Role.OPERATOR, organisation_id=beta.id,
+                     secret_key="k" * 40)  # fmt: skip
+    text = (network / "network.yaml").read_text()
+    text = text.replace("  - name: Opérateur Beta\n    kind: operator\n", "")
+    (network / "network.yaml").write_text(text[: text.index("  - ref: GIG-DF-000001")])
+
+    with pytest.raises(InvalidInput, match="Opérateur Beta is no longer in the files, but 1 API"):
+        load_inventory(engine, network, actor="test", dry_run=True)

@@ -6,8 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gigalis_nms.auth.models import ApiToken
+from gigalis_nms.db.types import table_of
 from gigalis_nms.errors import FieldProblem
 from gigalis_nms.inventory.loader.checks import check_references
 from gigalis_nms.inventory.loader.existing import REFERENCE_COLUMNS, ExistingState, read_existing
@@ -61,7 +64,7 @@ def plan_changes(session: Session, desired: DesiredState) -> Plan:
     for kind in KINDS:
         if kind in desired.kinds:
             plan.changes.extend(_diff_kind(kind, desired.rows[kind], existing.rows[kind]))
-    problems = still_used_after_deletion(plan)
+    problems = still_used_after_deletion(plan) + organisations_with_tokens(session, plan)
     if problems:
         raise_problems(problems)
     return plan
@@ -120,3 +123,27 @@ def _diff_kind(kind: str, wanted: dict[Any, Row], present: dict[Any, Row]) -> li
         Change(kind, key, "delete", row, None) for key, row in present.items() if key not in wanted
     )
     return changes
+
+
+def organisations_with_tokens(session: Session, plan: Plan) -> list[FieldProblem]:
+    """Organisations the files delete that API tokens still belong to (which the database
+    keeps, since tokens are the record of who acted)."""
+    deleted = {
+        plan.existing.ids["organisations"][c.key]: c.key for c in plan.of("organisations", "delete")
+    }
+    if not deleted:
+        return []
+    tokens = table_of(ApiToken)
+    query = (
+        sa.select(tokens.c.organisation_id, sa.func.count())
+        .where(tokens.c.organisation_id.in_(deleted))
+        .group_by(tokens.c.organisation_id)
+    )
+    return [
+        FieldProblem(
+            "organisations",
+            f"organisation {deleted[org_id]} is no longer in the files, but {count} API "
+            "token(s) belong to it",
+        )
+        for org_id, count in session.execute(query)
+    ]
