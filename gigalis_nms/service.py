@@ -7,6 +7,7 @@ that is printed once, so that a new user can browse the API straight away.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import sqlalchemy as sa
@@ -59,8 +60,6 @@ def bootstrap_admin_token(settings: Settings, engine: Engine) -> str | None:
 
 
 def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None:
-    from gigalis_nms.api.app import create_app  # noqa: PLC0415 - the API is only for serving
-
     configure_logging(settings.log_level)
     engine = engine_for(settings)
     with console.status("preparing the database…"):
@@ -74,4 +73,17 @@ def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None
             soft_wrap=True,  # a wrapped token cannot be copied
         )
     console.print(f"API on http://{host}:{port}/api/v1/ — documentation at /docs")
-    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+    serve_api(settings, engine, host=host, port=port)
+
+
+def serve_api(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
+    """Serve the API over a database that is ready; also what the benchmark measures."""
+    from gigalis_nms.api.app import create_app  # noqa: PLC0415 - the API is only for serving
+
+    app = create_app(settings, engine)
+    # Everything built so far (the app, the models, the loaded modules) lives as long as the
+    # process: moved out of the cycle collector's sight, it is not rescanned while a request
+    # builds a large page, which halved the p99 of 1,000-row lists (bench/).
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="info")
