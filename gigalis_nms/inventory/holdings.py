@@ -34,6 +34,7 @@ from gigalis_nms.inventory.models import (
     VlanHolding,
 )
 from gigalis_nms.inventory.rules import circuit_shape_problems
+from gigalis_nms.inventory.tables import LINK
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def hold_vlan(
     _referenced(session, Interface, interface_id, "interface_id")
     if not 1 <= vlan <= 4094:
         raise InvalidInput.of(field, "a VLAN id is between 1 and 4094")
+    _check_not_backbone_port(session, interface_id, field)
     holding = VlanHolding(interface_id=interface_id, vlan=vlan, circuit_id=_id(circuit))
 
     def explain(violation: Violation) -> FieldProblem:
@@ -147,6 +149,20 @@ def hold_vlan(
     write_or_conflict(session, lambda: session.add(holding), explain)
     logger.info("circuit %s holds VLAN %s on interface %s", circuit.ref, vlan, interface_id)
     return holding
+
+
+def _check_not_backbone_port(session: Session, interface_id: int, field: str) -> None:
+    """A port that ends a backbone link carries the backbone; a customer's VLAN there would
+    ride the IGP's links rather than a service."""
+    link = session.scalar(
+        sa.select(LINK.c.code).where(
+            sa.or_(LINK.c.a_interface_id == interface_id, LINK.c.z_interface_id == interface_id)
+        )
+    )
+    if link is not None:
+        raise InvalidInput.of(
+            field, f"interface {interface_id} ends backbone link {link}; use a customer port"
+        )
 
 
 def _bandwidth_of(circuit: Circuit, mbps: int | None, field: str) -> int:

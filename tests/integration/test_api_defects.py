@@ -384,3 +384,15 @@ def test_holdings_are_paginated(api: Api, inventory: Inventory) -> None:
     response = api.get("operator_a", path, params={"knd": "vlan"})
     assert_error(response, 400, "query.knd")
     assert problem_fields(response) == ["query.knd"]
+
+
+def test_a_customer_vlan_on_a_backbone_port_is_refused(api: Api, inventory: Inventory) -> None:
+    path = f"{V1}/circuits/{inventory.circuit_a}/holdings"
+    on_backbone = {"kind": "vlan", "interface_id": inventory.ports["a2"], "vlan": 300}
+
+    response = api.post("noc", path, json=on_backbone)
+
+    assert_error(response, 422, "vlan")
+    assert reason(response, "vlan") == (
+        f"interface {inventory.ports['a2']} ends backbone link BL-NTE1-ANG1; use a customer port"
+    )

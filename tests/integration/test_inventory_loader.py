@@ -328,3 +328,9 @@ def test_an_organisation_with_tokens_is_not_deleted_by_a_load(engine: Engine, ne
 
     with pytest.raises(InvalidInput, match="Opérateur Beta is no longer in the files, but 1 API"):
         load_inventory(engine, network, actor="test", dry_run=True)
+
+
+def test_a_customer_vlan_on_a_backbone_port_is_refused(engine: Engine, network: Path):
+    edit(network, "interface: nte1-cr1:eth10, vlan: 101", "interface: nte1-cr1:eth1, vlan: 101")
+    with pytest.raises(InvalidInput, match="nte1-cr1:eth1 ends backbone link BL-NTE1-ANC1"):
+        load_inventory(engine, network, actor="test")

@@ -47,6 +47,10 @@ class Checker:
         self.problems: list[FieldProblem] = []
         # (cable, strand) → who holds it, for strands held twice across links and circuits
         self.strand_holders: dict[tuple[str, int], str] = {}
+        # interface → the backbone link it ends; no customer VLAN may ride such a port
+        self.backbone_ports = {
+            row[end]: code for code, row in self.resolve.rows("links").items() for end in "az"
+        }
 
     def problem(self, record: Located, field: str, reason: str, key: str | None = None) -> None:
         self.problems.append(FieldProblem(field, reason, record.where(key or field)))
@@ -223,6 +227,10 @@ class Checker:
             self.problem(
                 where, f"{end}.interface", f"{interface} is not at site {site}", "interface"
             )
+        link = self.backbone_ports.get(interface)
+        if link is not None and row[f"{end}_vlan"] is not None:
+            reason = f"{interface} ends backbone link {link}; use a customer port"
+            self.problem(where, f"{end}.interface", reason, "interface")
 
     def check_path(self, record: Located, row: Row) -> None:
         ordered = record.get("path") or []
