@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Annotated
 
@@ -119,6 +120,15 @@ def _speed(mbps: float | None) -> str:
     return f"{mbps / 1000:g} Gb/s" if mbps >= 1000 else f"{mbps:g} Mb/s"
 
 
+def listing(title: str, key: str, columns: Sequence[str], *, numeric: Set[str]) -> Table:
+    """A table whose first column, the name people copy, never wraps; numbers align right."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(key, no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    return table
+
+
 def _km(metres: int) -> str:
     return f"{metres / 1000:,.1f}"
 
@@ -130,7 +140,7 @@ def path(
     z_site: Annotated[str, typer.Argument(help="site code at the other end, e.g. NTE1")],
 ) -> None:
     """Print the shortest active cable route between two sites, with its length."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         route = shortest_cable_route(session, a_site, z_site)
     table = Table(title=f"Cable route {a_site} → {z_site}", title_justify="left")
     for column in ("from", "to", "cable"):
@@ -150,12 +160,10 @@ def sites(
     departement: Annotated[str | None, typer.Option(help="only this département, e.g. 44")] = None,
 ) -> None:
     """List sites with their département and number of devices."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         rows = reports.site_rows(session, departement)
-    table = Table(title=f"Sites ({len(rows)})", title_justify="left")
-    table.add_column("code", no_wrap=True)
-    for column in ("name", "kind", "dép.", "INSEE", "status", "devices"):
-        table.add_column(column, justify="right" if column == "devices" else "left")
+    columns = ("name", "kind", "dép.", "INSEE", "status", "devices")
+    table = listing(f"Sites ({len(rows)})", "code", columns, numeric={"devices"})
     for row in rows:
         table.add_row(
             row.code,
@@ -173,12 +181,10 @@ def sites(
 @reports_errors
 def devices(site: Annotated[str | None, typer.Option(help="only this site code")] = None) -> None:
     """List devices with their site, role, platform and number of interfaces."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         rows = reports.device_rows(session, site)
-    table = Table(title=f"Devices ({len(rows)})", title_justify="left")
-    table.add_column("hostname", no_wrap=True)
-    for column in ("site", "role", "platform", "management", "status", "ifaces"):
-        table.add_column(column, justify="right" if column == "ifaces" else "left")
+    columns = ("site", "role", "platform", "management", "status", "ifaces")
+    table = listing(f"Devices ({len(rows)})", "hostname", columns, numeric={"ifaces"})
     for row in rows:
         table.add_row(
             row.hostname,
@@ -198,13 +204,11 @@ def cables(
     site: Annotated[str | None, typer.Option(help="only cables at this site")] = None,
 ) -> None:
     """List fibre cables with their used, faulty and free strands."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         rows = reports.cable_rows(session, site)
-    table = Table(title=f"Fibre cables ({len(rows)})", title_justify="left")
-    table.add_column("code", no_wrap=True)
-    for column in ("A", "Z", "km", "fibres", "used", "faulty", "free", "owner", "rights"):
-        numeric = column in {"km", "fibres", "used", "faulty", "free"}
-        table.add_column(column, justify="right" if numeric else "left")
+    columns = ("A", "Z", "km", "fibres", "used", "faulty", "free", "owner", "rights")
+    numeric = {"km", "fibres", "used", "faulty", "free"}
+    table = listing(f"Fibre cables ({len(rows)})", "code", columns, numeric=numeric)
     for row in rows:
         rights = f"IRU to {row.iru_end_date}" if row.iru_end_date else row.ownership
         table.add_row(
@@ -226,13 +230,11 @@ def cables(
 @reports_errors
 def links() -> None:
     """List backbone links with their held and free capacity."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         rows = reports.link_rows(session)
-    table = Table(title=f"Backbone links ({len(rows)})", title_justify="left")
-    table.add_column("code", no_wrap=True)
-    for column in ("A", "Z", "capacity", "held", "free", "used", "status"):
-        numeric = column in {"capacity", "held", "free", "used"}
-        table.add_column(column, justify="right" if numeric else "left")
+    columns = ("A", "Z", "capacity", "held", "free", "used", "status")
+    numeric = {"capacity", "held", "free", "used"}
+    table = listing(f"Backbone links ({len(rows)})", "code", columns, numeric=numeric)
     for row in rows:
         share = row.held_mbps / row.capacity_mbps
         colour = "red" if share > 0.8 else "yellow" if share > 0.5 else "green"
@@ -258,12 +260,10 @@ def circuits(
     ] = None,
 ) -> None:
     """List circuits with their operator, ends, bandwidth and status."""
-    with database() as engine, session_scope(engine) as session:
+    with database() as engine, session_scope(engine, read_only=True) as session:
         rows = reports.circuit_rows(session, operator, status)
-    table = Table(title=f"Circuits ({len(rows)})", title_justify="left")
-    table.add_column("ref", no_wrap=True)
-    for column in ("operator", "service", "A", "Z", "bandwidth", "status"):
-        table.add_column(column, justify="right" if column == "bandwidth" else "left")
+    columns = ("operator", "service", "A", "Z", "bandwidth", "status")
+    table = listing(f"Circuits ({len(rows)})", "ref", columns, numeric={"bandwidth"})
     for row in rows:
         table.add_row(
             row.ref,
