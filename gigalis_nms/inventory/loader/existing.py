@@ -72,15 +72,10 @@ UNDESCRIBED = {"id", "created_at", "updated_at", "held_mbps"}
 class ExistingState:
     rows: dict[str, dict[Any, Row]] = field(default_factory=lambda: {k: {} for k in KINDS})
     ids: dict[str, dict[Any, int]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    keys: dict[str, dict[int, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
 
     def key_of(self, kind: str, row_id: int) -> Any:
-        return self._reverse(kind)[row_id]
-
-    def _reverse(self, kind: str) -> dict[int, Any]:
-        cache: dict[str, dict[int, Any]] = self.__dict__.setdefault("_reverse_cache", {})
-        if kind not in cache:
-            cache[kind] = {row_id: key for key, row_id in self.ids[kind].items()}
-        return cache[kind]
+        return self.keys[kind][row_id]
 
 
 def read_existing(session: Session) -> ExistingState:
@@ -114,6 +109,7 @@ def _read_kind(session: Session, existing: ExistingState, kind: str) -> None:
         )
         existing.rows[kind][key] = row
         existing.ids[kind][key] = record["id"]
+        existing.keys[kind][record["id"]] = key
 
 
 def _add_faulty_strands(session: Session, existing: ExistingState) -> None:
