@@ -12,6 +12,7 @@ from gigalis_nms.console import console, database, engine_for, reports_errors, s
 from gigalis_nms.db import migrate
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
+from gigalis_nms.lab.cli import app as lab_app
 
 app = typer.Typer(
     help="Gigalis NMS: the public fibre backbone of the Pays de la Loire, as one system.",
@@ -21,6 +22,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(lab_app, name="lab")
 app.add_typer(token_app, name="token")
 
 
