@@ -1,0 +1,1 @@
+"""Drivers for the devices Gigalis NMS configures, behind NAPALM's interface."""

@@ -1,0 +1,296 @@
+"""How the driver reaches a router's shell tools: over SSH, or locally into a lab namespace.
+
+Every transport runs one command at a time, given as an argument vector, and returns its exit
+code and output; nothing else. There is no interactive shell to drive and no prompt to parse:
+over SSH each command gets its own exec channel, and the vector is quoted with
+:func:`shlex.join` so that the remote login shell sees exactly those arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import shlex
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import paramiko
+from napalm.base.exceptions import (
+    CommandTimeoutException,
+    ConnectAuthError,
+    ConnectionClosedException,
+    ConnectionException,
+    ConnectTimeoutError,
+)
+
+log = logging.getLogger(__name__)
+
+_READ_CHUNK = 65536
+_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one command did: its exit code and everything it printed."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def command_line(self) -> str:
+        return shlex.join(self.argv)
+
+    @property
+    def output(self) -> str:
+        """Both streams, for error messages: tools disagree on which one they complain on."""
+        return "\n".join(part.strip() for part in (self.stdout, self.stderr) if part.strip())
+
+
+class Transport(Protocol):
+    """A way to run commands on one router."""
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> CommandResult: ...
+
+
+class NetnsTransport:
+    """Runs commands on this machine inside a network namespace (the lab's routers).
+
+    ``uts_file`` names a UTS namespace to enter as well, so that tools which print the host
+    name (``vtysh``, ``lldpd``) see the router's name rather than this machine's.
+    """
+
+    def __init__(self, netns: str, uts_file: str | None = None, timeout: float = 60) -> None:
+        self.netns = netns
+        self.uts_file = uts_file
+        self.timeout = timeout
+        self._open = False
+
+    def _prefix(self) -> list[str]:
+        prefix = ["ip", "netns", "exec", self.netns]
+        if self.uts_file:
+            prefix += ["nsenter", f"--uts={self.uts_file}"]
+        return prefix
+
+    def open(self) -> None:
+        if not Path("/run/netns", self.netns).exists():
+            raise ConnectionException(f"network namespace {self.netns!r} does not exist")
+        if self.uts_file and not Path(self.uts_file).exists():
+            raise ConnectionException(f"UTS namespace file {self.uts_file} does not exist")
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    def is_alive(self) -> bool:
+        return self._open and Path("/run/netns", self.netns).exists()
+
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> CommandResult:
+        if not self._open:
+            raise ConnectionClosedException(f"netns {self.netns}: transport is not open")
+        try:
+            completed = subprocess.run(
+                [*self._prefix(), *argv],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as expired:
+            raise CommandTimeoutException(
+                f"netns {self.netns}: {shlex.join(argv)} did not finish in {self.timeout} s"
+            ) from expired
+        return CommandResult(tuple(argv), completed.returncode, completed.stdout, completed.stderr)
+
+
+class SshTransport:
+    """Runs commands on a production router over SSH, one exec channel per command.
+
+    Host keys are checked strictly against ``known_hosts_file`` (the user's
+    ``~/.ssh/known_hosts`` by default): a router whose key is unknown is refused, never added,
+    because accepting a first key blindly is exactly what a man in the middle needs.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        username: str,
+        *,
+        password: str | None = None,
+        key_file: str | None = None,
+        known_hosts_file: str | None = None,
+        port: int = 22,
+        timeout: float = 60,
+    ) -> None:
+        self.host = host
+        self.username = username
+        self.password = password or None
+        self.key_file = str(Path(key_file).expanduser()) if key_file else None
+        self.known_hosts_file = str(Path(known_hosts_file or "~/.ssh/known_hosts").expanduser())
+        self.port = port
+        self.timeout = timeout
+        self._client: paramiko.SSHClient | None = None
+
+    @property
+    def _where(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}"
+
+    def open(self) -> None:
+        client = paramiko.SSHClient()
+        try:
+            client.load_host_keys(self.known_hosts_file)
+        except OSError as error:
+            raise ConnectionException(
+                f"{self._where}: cannot read known hosts file {self.known_hosts_file}: {error}"
+            ) from error
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        # Without a key file or a password, fall back to the user's agent and default keys,
+        # as the ssh command would.
+        use_defaults = self.key_file is None and self.password is None
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                key_filename=self.key_file,
+                timeout=self.timeout,
+                banner_timeout=self.timeout,
+                auth_timeout=self.timeout,
+                allow_agent=use_defaults,
+                look_for_keys=use_defaults,
+            )
+        except paramiko.BadHostKeyException as error:
+            raise ConnectionException(
+                f"{self._where}: host key does not match {self.known_hosts_file}; refusing to"
+                " connect (the router was reinstalled, or someone is in the middle)"
+            ) from error
+        except paramiko.AuthenticationException as error:
+            raise ConnectAuthError(f"{self._where}: authentication failed: {error}") from error
+        except paramiko.SSHException as error:
+            # RejectPolicy raises a bare SSHException for a host missing from known_hosts.
+            raise ConnectionException(
+                f"{self._where}: {error} (known hosts file {self.known_hosts_file});"
+                " add the router's key there first"
+            ) from error
+        except TimeoutError as error:
+            raise ConnectTimeoutError(
+                f"{self._where}: no answer within {self.timeout} s"
+            ) from error
+        except OSError as error:
+            raise ConnectionException(f"{self._where}: cannot connect: {error}") from error
+        self._client = client
+        log.debug("%s: SSH session open", self._where)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def is_alive(self) -> bool:
+        if self._client is None:
+            return False
+        transport = self._client.get_transport()
+        return transport is not None and transport.is_active()
+
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> CommandResult:
+        transport = self._client.get_transport() if self._client else None
+        if transport is None or not transport.is_active():
+            raise ConnectionClosedException(f"{self._where}: SSH session is closed")
+        try:
+            channel = transport.open_session(timeout=self.timeout)
+            channel.exec_command(shlex.join(argv))
+            if stdin is not None:
+                channel.sendall(stdin.encode())
+            channel.shutdown_write()
+            stdout, stderr = _drain(channel, time.monotonic() + self.timeout)
+            exit_code = channel.recv_exit_status()
+            channel.close()
+        except TimeoutError as error:
+            raise CommandTimeoutException(
+                f"{self._where}: {shlex.join(argv)} did not finish in {self.timeout} s"
+            ) from error
+        except (paramiko.SSHException, OSError) as error:
+            raise ConnectionClosedException(
+                f"{self._where}: {shlex.join(argv)} failed on the SSH session: {error}"
+            ) from error
+        return CommandResult(tuple(argv), exit_code, stdout, stderr)
+
+
+def _drain(channel: paramiko.Channel, deadline: float) -> tuple[str, str]:
+    """Read both streams as they come, so that neither can fill the SSH window and block."""
+    stdout, stderr = bytearray(), bytearray()
+    while True:
+        if channel.recv_ready():
+            stdout += channel.recv(_READ_CHUNK)
+        if channel.recv_stderr_ready():
+            stderr += channel.recv_stderr(_READ_CHUNK)
+        finished = channel.exit_status_ready() or channel.eof_received
+        if finished and not channel.recv_ready() and not channel.recv_stderr_ready():
+            break
+        if time.monotonic() > deadline:
+            channel.close()
+            raise TimeoutError("command did not finish in time")
+        select.select([channel], [], [], _POLL_SECONDS)
+    return stdout.decode(errors="replace"), stderr.decode(errors="replace")
+
+
+class SudoTransport:
+    """Wraps another transport so that every command runs through ``sudo -n``.
+
+    ``-n`` because a password prompt would hang an exec channel that has no terminal; the
+    account needs a NOPASSWD rule for the tools the driver runs instead.
+    """
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def is_alive(self) -> bool:
+        return self.inner.is_alive()
+
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> CommandResult:
+        result = self.inner.run(["sudo", "-n", *argv], stdin)
+        return CommandResult(tuple(argv), result.exit_code, result.stdout, result.stderr)
+
+
+def read_file(transport: Transport, path: str) -> str | None:
+    """The text of a file on the router, or None when it does not exist."""
+    if not transport.run(["test", "-e", path]).ok:
+        return None
+    result = transport.run(["cat", path])
+    if not result.ok:
+        raise OSError(f"cannot read {path}: {result.output}")
+    return result.stdout
+
+
+def write_file(transport: Transport, path: str, text: str) -> None:
+    """Write a file on the router: to a temporary name first, then renamed over the target,
+    so that a reader (the revert timer, a crash) never sees half a file."""
+    temporary = f"{path}.tmp"
+    result = transport.run(["dd", f"of={temporary}", "status=none"], stdin=text)
+    if result.ok:
+        result = transport.run(["mv", "-f", temporary, path])
+    if not result.ok:
+        raise OSError(f"cannot write {path}: {result.output}")
