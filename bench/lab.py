@@ -100,12 +100,15 @@ def measure_up_down(engine: Engine, sites: list[str] | None, label: str) -> UpDo
     return UpDown(label, len(state.routers), up_seconds, down_seconds)
 
 
-def run_getters(nornir: Nornir) -> float:
-    """Seconds for one napalm_get on every router, on fresh connections; fails on any error."""
+def run_getters(nornir: Nornir, *, fresh: bool) -> float:
+    """Seconds for one napalm_get on every router; fails on any error. ``fresh`` closes the
+    connections afterwards, so that the next round opens them again (SSH handshake, FRR
+    check); otherwise they stay open, as a poller keeps them."""
     try:
         seconds, results = timed(lambda: nornir.run(task=napalm_get, getters=GETTERS))
     finally:
-        nornir.close_connections(on_good=True, on_failed=True)
+        if fresh:
+            nornir.close_connections(on_good=True, on_failed=True)
     if results.failed:
         failed = ", ".join(sorted(results.failed_hosts))
         raise BenchFailure(
@@ -114,14 +117,19 @@ def run_getters(nornir: Nornir) -> float:
     return float(seconds)
 
 
-def measure_getters(state: LabState, rounds: int) -> GetterRounds:
+def measure_getters(state: LabState, rounds: int, *, fresh: bool) -> GetterRounds:
     serial = lab_nornir(state, runner=SerialRunner())
     parallel = lab_nornir(state, runner=ThreadedRunner(num_workers=len(state.routers)))
-    run_getters(parallel)  # a first round warms caches (Python imports, SSH host keys)
-    serial_seconds, parallel_seconds = [], []
-    for _ in range(rounds):
-        serial_seconds.append(run_getters(serial))
-        parallel_seconds.append(run_getters(parallel))
+    try:
+        run_getters(serial, fresh=fresh)  # a first round warms caches, and opens connections
+        run_getters(parallel, fresh=fresh)
+        serial_seconds, parallel_seconds = [], []
+        for _ in range(rounds):
+            serial_seconds.append(run_getters(serial, fresh=fresh))
+            parallel_seconds.append(run_getters(parallel, fresh=fresh))
+    finally:
+        serial.close_connections(on_good=True, on_failed=True)
+        parallel.close_connections(on_good=True, on_failed=True)
     return GetterRounds(len(state.routers), serial_seconds, parallel_seconds)
 
 
@@ -129,7 +137,21 @@ def verdict(passed: bool) -> str:
     return "PASS" if passed else "MISS"
 
 
-def report(default: UpDown, getters: GetterRounds, whole: UpDown | None) -> dict[str, Any]:
+def report_getters(title: str, getters: GetterRounds) -> None:
+    serial = statistics.median(getters.serial_seconds)
+    parallel = statistics.median(getters.parallel_seconds)
+    print(f"get_facts + get_interfaces over SSH on {getters.routers} routers, {title}, median")
+    print(f"  one by one  {serial:6.2f} s")
+    print(
+        f"  in parallel {parallel:6.2f} s   ratio {getters.ratio:.1f}x   "
+        f"target >= {PARALLEL_TARGET_RATIO:.0f}x   "
+        f"{verdict(getters.ratio >= PARALLEL_TARGET_RATIO)}"
+    )
+
+
+def report(
+    default: UpDown, fresh: GetterRounds, kept: GetterRounds, whole: UpDown | None
+) -> dict[str, Any]:
     print(f"default lab ({default.routers} routers, sites {default.sites})")
     print(
         f"  up    {default.up_seconds:6.1f} s   target < {UP_TARGET_SECONDS:.0f} s   "
@@ -139,22 +161,16 @@ def report(default: UpDown, getters: GetterRounds, whole: UpDown | None) -> dict
         f"  down  {default.down_seconds:6.1f} s   target < {DOWN_TARGET_SECONDS:.0f} s   "
         f"{verdict(default.down_seconds < DOWN_TARGET_SECONDS)}"
     )
-    serial = statistics.median(getters.serial_seconds)
-    parallel = statistics.median(getters.parallel_seconds)
-    print(f"get_facts + get_interfaces over SSH on {getters.routers} routers, median")
-    print(f"  one by one  {serial:6.2f} s")
-    print(
-        f"  in parallel {parallel:6.2f} s   ratio {getters.ratio:.1f}x   "
-        f"target >= {PARALLEL_TARGET_RATIO:.0f}x   "
-        f"{verdict(getters.ratio >= PARALLEL_TARGET_RATIO)}"
-    )
+    report_getters("new connections each round", fresh)
+    report_getters("connections kept open", kept)
     if whole is not None:
         print(f"whole network ({whole.routers} routers)")
         print(f"  up    {whole.up_seconds:6.1f} s")
         print(f"  down  {whole.down_seconds:6.1f} s")
     return {
         "default": default.__dict__,
-        "getters": {**getters.__dict__, "ratio": getters.ratio},
+        "getters_new_connections": {**fresh.__dict__, "ratio": fresh.ratio},
+        "getters_kept_connections": {**kept.__dict__, "ratio": kept.ratio},
         "all": whole.__dict__ if whole else None,
     }
 
@@ -171,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             default = measure_up_down(engine, None, "default")
             try:
                 state = lab_up(engine, None)
-                getters = measure_getters(state, options.rounds)
+                fresh = measure_getters(state, options.rounds, fresh=True)
+                kept = measure_getters(state, options.rounds, fresh=False)
             finally:
                 lab_down()
             whole = measure_up_down(engine, ["all"], "all") if options.all else None
@@ -181,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         lab_down()
 
-    figures = report(default, getters, whole)
+    figures = report(default, fresh, kept, whole)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"lab-{stamp}.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -187,7 +187,9 @@ class LabBuild:
     def start_daemons(self) -> None:
         self.tell("starting sshd and lldpd in every router")
         for router in self.plan.state.routers:
-            self.save(self.record.with_process(start_sshd(self.layout, router)))
+            self.save(
+                self.record.with_process(start_sshd(self.layout, router, self.plan.state.ssh_user))
+            )
             self.save(self.record.with_process(start_lldpd(self.layout, router)))
         self.wait_for_daemons()
 

@@ -53,6 +53,10 @@ class RuntimeLayout:
     def device_state_dir(self, hostname: str) -> Path:
         return self.router_dir(hostname) / "state"
 
+    def router_home(self, hostname: str) -> Path:
+        """The SSH user's home as the router's sshd sees it (see sshd.with_router_home)."""
+        return self.router_dir(hostname) / "home"
+
     def sshd_config(self, hostname: str) -> Path:
         return self.router_dir(hostname) / "sshd_config"
 

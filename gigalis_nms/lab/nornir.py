@@ -17,6 +17,7 @@ from nornir.core.inventory import (
     Hosts,
     Inventory,
 )
+from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.plugins.runners import RunnerPlugin
 from nornir.plugins.runners import ThreadedRunner
 
@@ -50,6 +51,9 @@ def lab_nornir(
     state: LabState, runner: RunnerPlugin | None = None, transport: str = "ssh"
 ) -> Nornir:
     """A Nornir over the lab's routers; threaded with one worker per router by default."""
+    # InitNornir registers the connection plugins of installed packages (nornir_napalm's
+    # "napalm" among them); a Nornir built directly has to ask for it.
+    ConnectionPluginRegister.auto_register()
     inventory = Inventory(hosts=lab_hosts(state, transport), groups=Groups(), defaults=Defaults())
     return Nornir(
         inventory=inventory,

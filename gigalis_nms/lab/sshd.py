@@ -7,6 +7,7 @@ production routers; the keys die with the lab (they live in the runtime folder).
 
 from __future__ import annotations
 
+import pwd
 from pathlib import Path
 
 from gigalis_nms.lab.layout import RuntimeLayout
@@ -49,14 +50,30 @@ def sshd_config(layout: RuntimeLayout, router: LabRouter) -> str:
     )
 
 
-def start_sshd(layout: RuntimeLayout, router: LabRouter) -> StartedProcess:
+def with_router_home(home: Path, user: str, command: list[str]) -> list[str]:
+    """``command`` in a mount namespace of its own where ``user``'s home is ``home``.
+
+    The lab's routers share this machine's files, and bash sources ~/.bashrc for every
+    command run over SSH: the host's shell set-up (here pyenv's, 100 ms a command) would
+    run on every router at every command. A router gets an empty home of its own instead,
+    as a production router has, and the host's files are left as they are."""
+    host_home = pwd.getpwnam(user).pw_dir
+    remount = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    return [
+        *(tool("unshare"), "--mount", "--propagation", "private", "--"),
+        *(tool("sh"), "-c", remount, "sh", str(home), host_home, *command),
+    ]
+
+
+def start_sshd(layout: RuntimeLayout, router: LabRouter, user: str) -> StartedProcess:
     config = layout.sshd_config(router.hostname)
     config.write_text(sshd_config(layout, router))
+    home = layout.router_home(router.hostname)
+    home.mkdir(mode=0o700, exist_ok=True)
     log_file = layout.sshd_log(router.hostname)
-    command = [tool("sshd"), "-D", "-f", str(config), "-E", str(log_file)]
-    return start_daemon(
-        "sshd", router.hostname, in_router(router.netns, router.uts_file, command), log_file
-    )
+    sshd = [tool("sshd"), "-D", "-f", str(config), "-E", str(log_file)]
+    command = in_router(router.netns, router.uts_file, with_router_home(home, user, sshd))
+    return start_daemon("sshd", router.hostname, command, log_file)
 
 
 def sshd_listening(layout: RuntimeLayout, router: LabRouter) -> bool:

@@ -55,6 +55,7 @@ TOOLS = (
     Tool("nsenter", "util-linux"),
     Tool("unshare", "util-linux"),
     Tool("mount", "mount"),
+    Tool("sh", "dash"),
     Tool("umount", "mount"),
     Tool("hostname", "hostname"),
     Tool("vtysh", "frr"),

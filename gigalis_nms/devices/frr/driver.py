@@ -78,6 +78,7 @@ class FrrDriver(NetworkDriver):
         self.files = StateFiles(self.options.state_dir)
         self._router: Router | None = None
         self._session: ConfigSession | None = None
+        self._version_text = ""  # `show version` as read when the session opened
 
     # --- connection -------------------------------------------------------------------------
 
@@ -96,7 +97,9 @@ class FrrDriver(NetworkDriver):
         router = Router(self.hostname, transport, self.options.pathspace)
         try:
             # vtysh runs no command at all, not even this one, when no FRR daemon answers.
-            router.vtysh("show version")
+            # The answer is kept for get_facts: a vtysh start is the costliest command a
+            # getter runs, and the version does not change while a session is open.
+            self._version_text = router.vtysh("show version")
         except Exception:
             transport.close()
             raise
@@ -139,12 +142,12 @@ class FrrDriver(NetworkDriver):
 
     def get_facts(self) -> models.FactsDict:
         router = self.router
-        version_text = router.vtysh("show version")
+        version_text = self._version_text
         uptime_text = router.check(commands.READ_UPTIME)
         nodename = router.check(["uname", "-n"]).strip()
         machine_id = router.run(commands.READ_MACHINE_ID)
         product = router.run(commands.READ_PRODUCT_NAME)
-        links_text = router.check(commands.IP_LINKS_WITH_STATS)
+        links_text = router.check_kernel_dump(commands.IP_LINKS_WITH_STATS)
 
         os_version, hostname = self._parse(
             "show version", lambda: parsers.parse_show_version(version_text)
@@ -165,7 +168,8 @@ class FrrDriver(NetworkDriver):
     def get_interfaces(self) -> dict[str, models.InterfaceDict]:
         router = self.router
         links = self._parse(
-            "ip link", lambda: parsers.parse_links(router.check(commands.IP_LINKS_WITH_STATS))
+            "ip link",
+            lambda: parsers.parse_links(router.check_kernel_dump(commands.IP_LINKS_WITH_STATS)),
         )
         descriptions_text = router.vtysh("show interface json")
         speeds_text = router.run(commands.read_link_speeds(parsers.interface_names(links))).stdout
@@ -179,13 +183,13 @@ class FrrDriver(NetworkDriver):
         )
 
     def get_interfaces_counters(self) -> dict[str, models.InterfaceCounterDict]:
-        text = self.router.check(commands.IP_LINKS_WITH_STATS)
+        text = self.router.check_kernel_dump(commands.IP_LINKS_WITH_STATS)
         return self._parse(
             "ip -s link", lambda: parsers.counters_from_links(parsers.parse_links(text))
         )
 
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
-        text = self.router.check(commands.IP_ADDRESSES)
+        text = self.router.check_kernel_dump(commands.IP_ADDRESSES)
         return self._parse("ip addr", lambda: parsers.parse_interfaces_ip(text))
 
     def get_bgp_neighbors(self) -> dict[str, models.BGPStateNeighborsPerVRFDict]:

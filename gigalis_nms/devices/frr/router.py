@@ -6,6 +6,7 @@ Nornir run over forty routers reports each failure on its own line without a tra
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +87,18 @@ class StateFiles:
         return self._path("revert.log")
 
 
+_DUMP_ATTEMPTS = 3
+_DUMP_INTERRUPTED = "Dump was interrupted"  # iproute2's warning on NLM_F_DUMP_INTR
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 class Router:
     """Runs commands on one router and turns failures into NAPALM's exceptions."""
 
@@ -105,6 +118,24 @@ class Router:
         if not result.ok:
             raise CommandErrorException(self.failure(result))
         return result.stdout
+
+    def check_kernel_dump(self, argv: Sequence[str]) -> str:
+        """Run an ``ip -j`` dump that must succeed; its output, as valid JSON text.
+
+        Seen in the lab just after it came up, with every router read at once: ``ip -j -d -s
+        link show`` once printed JSON broken in the middle, and never again on a retry. The
+        likely cause is a netlink dump interrupted by a concurrent change (zebra or lldpd
+        touching an interface), which iproute2 reports as "Dump was interrupted". Such a dump
+        is taken again, up to three times; a failing command is not retried."""
+        for _ in range(_DUMP_ATTEMPTS):
+            result = self.run(argv)
+            interrupted = _DUMP_INTERRUPTED in result.stderr
+            if not interrupted and (not result.ok or _is_json(result.stdout)):
+                break
+            log.info("%s: %s gave an inconsistent dump; taking it again", self.name, argv[0])
+        if not result.ok:
+            raise CommandErrorException(self.failure(result))
+        return result.stdout  # the parser names what is wrong with it
 
     def failure(self, result: CommandResult) -> str:
         return (

@@ -99,7 +99,7 @@ class ConfigSession:
     # --- reading ----------------------------------------------------------------------------
 
     def kernel_state(self) -> KernelState:
-        text = self.router.check(commands.IP_LINKS)
+        text = self.router.check_kernel_dump(commands.IP_LINKS)
         try:
             return parse_kernel_state(parse_links(text))
         except (ValueError, KeyError) as error:

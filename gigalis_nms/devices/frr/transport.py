@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import select
 import shlex
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -195,6 +196,7 @@ class SshTransport:
             ) from error
         except OSError as error:
             raise ConnectionException(f"{self._where}: cannot connect: {error}") from error
+        _send_without_delay(client)
         self._client = client
         log.debug("%s: SSH session open", self._where)
 
@@ -231,6 +233,18 @@ class SshTransport:
                 f"{self._where}: {shlex.join(argv)} failed on the SSH session: {error}"
             ) from error
         return CommandResult(tuple(argv), exit_code, stdout, stderr)
+
+
+def _send_without_delay(client: paramiko.SSHClient) -> None:
+    """Turn Nagle's algorithm off on the session's socket, as OpenSSH does.
+
+    Each command is a few small packets each way; with Nagle on, the channel request waits
+    for the delayed acknowledgement of the previous one, which cost 40 ms a command
+    (45 ms instead of 4 ms for `true` on a lab router)."""
+    transport = client.get_transport()
+    sock = transport.sock if transport is not None else None
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _drain(channel: paramiko.Channel, deadline: float) -> tuple[str, str]:
