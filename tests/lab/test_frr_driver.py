@@ -21,21 +21,12 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir_napalm.plugins.tasks import napalm_get
 
 from gigalis_nms.devices.frr import FrrDriver
+from gigalis_nms.devices.frr.driver import GETTERS
 from gigalis_nms.devices.payloads import check_getter_payload
 from gigalis_nms.lab.nornir import lab_nornir
 from gigalis_nms.lab.state import LabRouter, LabState
 
 FRRINIT = "/usr/lib/frr/frrinit.sh"
-GETTERS = [
-    "get_facts",
-    "get_interfaces",
-    "get_interfaces_ip",
-    "get_interfaces_counters",
-    "get_bgp_neighbors",
-    "get_lldp_neighbors",
-    "get_config",
-    "is_alive",
-]
 # Names no lab object uses, short enough for the kernel's 15 characters.
 BRIDGE = "gt-br3999"
 VXLAN = "gt-vx3999"

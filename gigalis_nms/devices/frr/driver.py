@@ -53,6 +53,19 @@ def make_transport(
     return SudoTransport(transport) if options.sudo else transport
 
 
+# The getters this driver implements; NAPALM's others raise NotImplementedError.
+GETTERS = (
+    "get_facts",
+    "get_interfaces",
+    "get_interfaces_ip",
+    "get_interfaces_counters",
+    "get_bgp_neighbors",
+    "get_lldp_neighbors",
+    "get_config",
+    "is_alive",
+)
+
+
 class FrrDriver(NetworkDriver):
     """NAPALM driver for a Linux router whose routing is FRR and whose links are iproute2's.
 

@@ -17,20 +17,11 @@ import pytest
 from napalm.base.exceptions import ConnectionException
 
 from gigalis_nms.devices.frr import frrconfig, parsers
+from gigalis_nms.devices.frr.driver import GETTERS
 from gigalis_nms.devices.frr.kernel import Bridge, Port, Vxlan, parse_kernel_state
 from gigalis_nms.devices.payloads import PayloadError, check_getter_payload
 from tests.unit.devices.frr.replay import RECORDED, ReplayDriver, recording_names, replay_driver
 
-GETTERS = [
-    "get_facts",
-    "get_interfaces",
-    "get_interfaces_ip",
-    "get_interfaces_counters",
-    "get_bgp_neighbors",
-    "get_lldp_neighbors",
-    "get_config",
-    "is_alive",
-]
 WORKING = [name for name in recording_names() if "stopped" not in name]
 
 

@@ -18,19 +18,9 @@ from typing import Any
 
 from napalm.base.exceptions import ConnectionException
 
-from gigalis_nms.devices.frr.driver import FrrDriver
+from gigalis_nms.devices.frr.driver import GETTERS, FrrDriver
 from gigalis_nms.devices.frr.transport import Transport
 from tests.unit.devices.frr.replay import RECORDED, RecordingTransport
-
-GETTERS = [
-    "get_facts",
-    "get_interfaces",
-    "get_interfaces_ip",
-    "get_interfaces_counters",
-    "get_bgp_neighbors",
-    "get_lldp_neighbors",
-    "get_config",
-]
 
 
 class RecordingDriver(FrrDriver):
