@@ -14,7 +14,8 @@ into a throwaway SQLite database, then:
 3. with ``--all``, times up and down of the whole network too (no target: it shows how the
    times grow with the number of routers).
 
-Whatever happens, the lab is taken down at the end. Prints the figures with their targets
+It refuses to start while a lab is up (it would be someone's); whatever happens, the lab
+it built is taken down at the end. Prints the figures with their targets
 and writes them as JSON under bench/results/.
 """
 
@@ -43,6 +44,7 @@ from gigalis_nms.db import make_engine
 from gigalis_nms.lab.build import lab_down, lab_up
 from gigalis_nms.lab.nornir import lab_nornir
 from gigalis_nms.lab.state import LabState
+from gigalis_nms.lab.teardown import find_leftovers
 from gigalis_nms.service import prepare_database
 from gigalis_nms.settings import Settings
 
@@ -181,9 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="getter rounds per runner (5)")
     options = parser.parse_args(argv)
 
+    leftovers = find_leftovers()
+    if leftovers:
+        # Never someone's lab: the benchmark builds and removes its own.
+        print(f"a lab is up or left pieces ({', '.join(leftovers)}): run `gigalis lab down`")
+        return 1
     try:
         with inventory_database() as engine:
-            lab_down()  # leftovers of an interrupted run would skew the first figure
             default = measure_up_down(engine, None, "default")
             try:
                 state = lab_up(engine, None)
@@ -196,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark step failed: {failure}", file=sys.stderr)
         return 1
     finally:
-        lab_down()
+        lab_down()  # also after a failure or an interruption: what this run built
 
     figures = report(default, fresh, kept, whole)
     RESULTS.mkdir(exist_ok=True)

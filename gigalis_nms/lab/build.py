@@ -142,12 +142,14 @@ class LabBuild:
         self.tell("preparing the runtime folder and the lab's keys")
         # Root-owned and closed to others: sshd refuses an authorized_keys file below a
         # folder that others could write to.
-        self.layout.root.mkdir(mode=0o755, parents=True)
+        self.layout.root.mkdir(mode=0o755, parents=True, exist_ok=True)
         missing = [str(d) for d in (SSHD_PRIVSEP_DIR, LLDPD_CHROOT) if not d.exists()]
         self.save(replace(self.record, created_system_dirs=tuple(missing)))
         SSHD_PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)  # lldpd makes its own
         for router in self.plan.state.routers:
-            Path(router.device_state_dir).mkdir(parents=True)
+            # Closed to others: the driver keeps configuration snapshots there, secrets
+            # (IS-IS and BGP passwords) included.
+            Path(router.device_state_dir).mkdir(mode=0o700, parents=True)
         make_keys(self.layout)
         write_known_hosts(self.layout, list(self.plan.state.routers))
         # A UTS namespace persists as a bind mount of its nsfs file, which the kernel only

@@ -15,7 +15,7 @@ from gigalis_nms.lab.health import LabHealth, lab_status
 from gigalis_nms.lab.plan import DEFAULT_SITES
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, LabState, read_lab_state
 from gigalis_nms.lab.system import require_prerequisites, require_root
-from gigalis_nms.lab.teardown import Teardown, lab_down
+from gigalis_nms.lab.teardown import Teardown, find_leftovers, lab_down
 
 app = typer.Typer(
     help="The lab: the network's routers as FRR in network namespaces, built from the inventory.",
@@ -61,9 +61,23 @@ def up(
     finally:
         engine.dispose()
     if was_up:
-        console.print(f"The lab of {','.join(state.sites)} is already up: nothing changed.")
+        report_lab_already_up(state, runtime_dir)
         return
     print_lab(state, monotonic() - started)
+
+
+def report_lab_already_up(state: LabState, runtime_dir: Path) -> None:
+    """``up`` on a lab that is up changes nothing; say whether that lab is healthy."""
+    sites = ",".join(state.sites)
+    health = lab_status(runtime_dir)
+    if health is not None and health.fully_up:
+        console.print(f"The lab of {sites} is already up: nothing changed.")
+        return
+    console.print(f"The lab of {sites} is already built but [bold red]not fully up[/]:")
+    if health is not None:
+        print_health(health)
+    console.print("Nothing changed. To rebuild it: gigalis lab down, then gigalis lab up.")
+    raise typer.Exit(1)
 
 
 def print_lab(state: LabState, seconds: float) -> None:
@@ -83,7 +97,8 @@ def print_lab(state: LabState, seconds: float) -> None:
     console.print(
         f"ssh -i {state.ssh_key_file} -o UserKnownHostsFile={state.known_hosts_file} "
         f"{state.ssh_user}@{state.routers[0].management_address} "
-        f"vtysh -N {state.routers[0].netns} -c 'show isis neighbor'",
+        # ssh joins its arguments into one line for the router's shell: quoted as a whole.
+        f"\"vtysh -N {state.routers[0].netns} -c 'show isis neighbor'\"",
         soft_wrap=True,
         highlight=False,
     )
@@ -124,7 +139,12 @@ def status(runtime_dir: RuntimeDir = DEFAULT_RUNTIME_DIR) -> None:
     require_root()
     health = lab_status(runtime_dir)
     if health is None:
-        console.print("No lab is up.")
+        leftovers = find_leftovers(runtime_dir)
+        if leftovers:
+            console.print(f"No lab is up, but pieces of one remain: {', '.join(leftovers)}.")
+            console.print("Remove them with: gigalis lab down")
+        else:
+            console.print("No lab is up.")
         raise typer.Exit(1)
     print_health(health)
     if not health.fully_up:

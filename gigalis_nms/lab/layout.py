@@ -6,8 +6,12 @@
 <runtime>/uts/<hostname>              each router's UTS namespace, bind-mounted
 <runtime>/ssh/                        lab host key, lab client key, authorized_keys, known_hosts
 <runtime>/routers/<hostname>/         sshd_config, sshd.pid, sshd.log, lldpd.conf, lldpd.socket,
-                                      lldpd.log, and state/ (the NAPALM driver's device folder)
+                                      lldpd.log, home/ (the SSH user's home as sshd sees it),
+                                      and state/ (the NAPALM driver's device folder)
 ```
+
+``lab down`` removes only these entries, then the folder if nothing else is in it: a
+runtime folder given by mistake (``--runtime-dir ~/work``) loses nothing of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# Everything the lab puts in its runtime folder; state.tmp is the state file being replaced.
+LAB_ENTRIES = ("state.json", "state.tmp", "uts", "ssh", "routers")
+
 
 @dataclass(frozen=True)
 class RuntimeLayout:
     root: Path
+
+    def lab_entries(self) -> list[Path]:
+        """The lab's own files and folders that exist in the runtime folder."""
+        return [self.root / name for name in LAB_ENTRIES if (self.root / name).exists()]
 
     @property
     def uts_dir(self) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gigalis_nms.lab.frr import pathspace_folders, stop_frr
+from gigalis_nms.lab.layout import RuntimeLayout
 from gigalis_nms.lab.names import LAB_PREFIX, MANAGEMENT_BRIDGE, MANAGEMENT_VETH_PREFIX
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, LabRecord, read_record
 from gigalis_nms.lab.system import (
@@ -86,8 +87,7 @@ def find_leftovers(runtime_dir: Path = DEFAULT_RUNTIME_DIR) -> list[str]:
     leftovers = [name for name in network_namespaces() if name.startswith(LAB_PREFIX)]
     leftovers += [name for name in root_links() if _is_lab_link(name)]
     leftovers += [str(folder) for folder in pathspace_folders(LAB_PREFIX)]
-    if runtime_dir.exists():
-        leftovers.append(str(runtime_dir))
+    leftovers += [str(entry) for entry in RuntimeLayout(runtime_dir).lab_entries()]
     return leftovers
 
 
@@ -181,15 +181,25 @@ def _remove_frr_folders(report: Teardown) -> None:
 
 
 def _remove_runtime_dir(runtime_dir: Path, report: Teardown) -> None:
-    """Unmount the UTS namespace files and their private bind mount, then the folder."""
-    if not runtime_dir.exists():
+    """Unmount the UTS namespace files and their private bind mount, remove the lab's own
+    entries, then the folder if nothing else is in it."""
+    entries = RuntimeLayout(runtime_dir).lab_entries()
+    if not entries:
         return
     for point in mounts_under(runtime_dir):
         unmount(point)
-    shutil.rmtree(runtime_dir, ignore_errors=True)
-    report.folders.append(str(runtime_dir))
-    if runtime_dir.exists():
-        report.problems.append(f"{runtime_dir} could not be removed")
+    for entry in entries:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        report.folders.append(str(entry))
+    left = [entry for entry in entries if entry.exists()]
+    report.problems += [f"{entry} could not be removed" for entry in left]
+    try:
+        runtime_dir.rmdir()
+    except OSError:
+        log.info("%s left in place: it holds files the lab did not make", runtime_dir)
 
 
 def _remove_system_dirs(record: LabRecord | None, report: Teardown) -> None:
