@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from time import monotonic
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -58,12 +58,23 @@ def up(
             state = lab_up(
                 engine, wanted, runtime_dir=runtime_dir, timeout=timeout, progress=status.update
             )
+    except KeyboardInterrupt:
+        interrupted("lab up")
     finally:
         engine.dispose()
     if was_up:
         report_lab_already_up(state, runtime_dir)
         return
     print_lab(state, monotonic() - started)
+
+
+def interrupted(command: str) -> NoReturn:
+    """What an interrupted build or teardown left is for `lab down` to remove."""
+    console.print(
+        f"[bold red]{command} interrupted:[/] pieces of the lab may remain; "
+        "`gigalis lab status` shows them, `gigalis lab down` removes them."
+    )
+    raise typer.Exit(130)
 
 
 def report_lab_already_up(state: LabState, runtime_dir: Path) -> None:
@@ -110,8 +121,11 @@ def down(runtime_dir: RuntimeDir = DEFAULT_RUNTIME_DIR) -> None:
     """Remove the lab and everything it left: processes, namespaces, links, files."""
     require_root()
     started = monotonic()
-    with console.status("taking the lab down…"):
-        report = lab_down(runtime_dir)
+    try:
+        with console.status("taking the lab down…"):
+            report = lab_down(runtime_dir)
+    except KeyboardInterrupt:
+        interrupted("lab down")
     print_teardown(report, monotonic() - started)
     if report.problems:
         raise typer.Exit(1)
