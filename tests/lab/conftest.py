@@ -26,7 +26,8 @@ from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.lab import LabState, lab_down, lab_up
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, read_record
 from gigalis_nms.lab.system import missing_prerequisites, start_time_of
-from tests.conftest import ROOT, need
+from gigalis_nms.lab.teardown import find_leftovers
+from tests.conftest import IN_CI, ROOT, need
 
 SESSION_LAB_BUILT = pytest.StashKey[bool]()
 MACHINE_LOCK = Path("/run/lock/gigalis-lab-tests.lock")
@@ -61,7 +62,20 @@ def lab_machine() -> Iterator[None]:
     MACHINE_LOCK.parent.mkdir(parents=True, exist_ok=True)
     with MACHINE_LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another session holds it
+        refuse_to_remove_someones_lab()
         yield
+
+
+def refuse_to_remove_someones_lab() -> None:
+    """The tests start by removing any lab. On an engineer's machine a lab that is up is
+    theirs, being used: skip rather than take it away. In CI, what is left can only be an
+    earlier run's, and is removed."""
+    leftovers = find_leftovers()
+    if leftovers and not IN_CI:
+        pytest.skip(
+            f"a lab is up on this machine ({', '.join(leftovers[:3])}…): the lab tests build"
+            " their own; run `gigalis lab down` first"
+        )
 
 
 @pytest.fixture(scope="session")
