@@ -16,7 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from napalm.base.exceptions import CommitError, ConnectionException, ReplaceConfigException
+from napalm.base.exceptions import (
+    CommitError,
+    ConnectionException,
+    MergeConfigException,
+    ReplaceConfigException,
+)
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir_napalm.plugins.tasks import napalm_get
 
@@ -30,20 +35,42 @@ FRRINIT = "/usr/lib/frr/frrinit.sh"
 # Names no lab object uses, short enough for the kernel's 15 characters.
 BRIDGE = "gt-br3999"
 VXLAN = "gt-vx3999"
+OTHER_VXLAN = "gt-vx3998"
 DESCRIPTION = "gigalis driver test"
 PREFIX_LIST = "ip prefix-list GIGALIS-DRIVER-TEST seq 5 permit 203.0.113.0/24"
+# More specific than the management subnet's connected /24, and holding the lab's end of it
+# (198.51.100.1): the router's answers to the NMS go nowhere.
+CUT_MANAGEMENT = "ip route 198.51.100.0/25 blackhole"
+# A second area address whose system ID differs from the router's: FRR refuses it, exiting 0.
+SECOND_NET = " net 49.0002.1920.0000.2099.00"
+# IS-IS metrics of 64 and more need wide metrics: FRR refuses narrow ones, exiting 0.
+NARROW_METRICS = "router isis GIGALIS\n metric-style narrow\nexit\n"
 
 
-def open_driver(lab: LabState, router: LabRouter, transport: str = "ssh") -> FrrDriver:
+def open_driver(
+    lab: LabState, router: LabRouter, transport: str = "ssh", timeout: int = 60
+) -> FrrDriver:
     driver = FrrDriver(
         router.management_address,
         lab.ssh_user,
         "",
-        timeout=60,
+        timeout=timeout,
         optional_args=lab.napalm_optional_args(router, transport=transport),
     )
     driver.open()
     return driver
+
+
+def open_when_reachable(lab: LabState, router: LabRouter, seconds: float) -> FrrDriver:
+    """A session to a router that may be cut off for a while (by a test, or its timer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return open_driver(lab, router, timeout=5)
+        except ConnectionException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -77,8 +104,13 @@ def driver(lab: LabState, router: LabRouter) -> Iterator[FrrDriver]:
     try:
         yield session
     finally:
-        _put_back(session, before)
         session.close()
+        # A new session: a test may have cut the one above, and its router for a while.
+        fresh = open_when_reachable(lab, router, 120)
+        try:
+            _put_back(fresh, before)
+        finally:
+            fresh.close()
         shutil.copy2(saved / "frr.conf", startup)
         shutil.rmtree(state_dir, ignore_errors=True)
         if had_state_dir:
@@ -88,11 +120,16 @@ def driver(lab: LabState, router: LabRouter) -> Iterator[FrrDriver]:
 
 def _put_back(session: FrrDriver, before: str) -> None:
     """Undo whatever a test left: a pending commit's timer, then any configuration change."""
+    wait_until(lambda: not _reverting(session), 60, "a revert timer at work")
     if session.has_pending_commit():
         session.confirm_commit()
     if session.get_config(retrieve="running")["running"] != before:
         session.load_replace_candidate(config=before)
         session.commit_config()
+
+
+def _reverting(session: FrrDriver) -> bool:
+    return Path(session.files.reverting).exists()  # the lab's routers share our files
 
 
 def candidate_from(running: str, router: LabRouter) -> str:
@@ -254,7 +291,7 @@ def test_an_unconfirmed_commit_reverts_by_itself(driver: FrrDriver, router: LabR
     before = driver.get_config()
     driver.load_replace_candidate(config=candidate_from(before["running"], router))
 
-    driver.commit_config(revert_in=5)
+    driver.commit_config(revert_in=10)
 
     assert driver.has_pending_commit()
     assert BRIDGE in driver.get_interfaces()
@@ -275,13 +312,173 @@ def test_a_confirmed_commit_stays(driver: FrrDriver, router: LabRouter) -> None:
     before = driver.get_config(retrieve="running")["running"]
     driver.load_replace_candidate(config=candidate_from(before, router))
 
-    driver.commit_config(revert_in=3)
+    # The delay counts from before the change: it must leave time to apply and check it.
+    armed = time.monotonic()
+    driver.commit_config(revert_in=8)
     driver.confirm_commit()
-    time.sleep(5)  # past the revert delay: the timer must be gone
+    time.sleep(max(0, armed + 10 - time.monotonic()))  # past the delay: the timer is gone
 
     assert not driver.has_pending_commit()
     assert PREFIX_LIST in driver.get_config(retrieve="running")["running"]
     assert PREFIX_LIST in driver.get_config(retrieve="startup")["startup"]
+
+
+def test_a_commit_that_cuts_management_comes_back_by_itself(
+    lab: LabState, router: LabRouter, driver: FrrDriver
+) -> None:
+    """The case revert_in exists for: the change cuts the session that made it. The timer is
+    armed before the change, so the router comes back with no help from the session."""
+    before = driver.get_config()
+    revert_in = 20
+    # A short timeout, so that the driver finds the session gone well before the timer fires.
+    cutting = open_driver(lab, router, timeout=8)
+    cutting.load_merge_candidate(config=f"{CUT_MANAGEMENT}\n")
+
+    started = time.monotonic()
+    try:
+        cutting.commit_config(message="cuts management", revert_in=revert_in)
+        outcome = None  # returned before the cut took effect: the timer reverts all the same
+    except CommitError as lost:
+        outcome = str(lost)
+    alive = cutting.is_alive()["is_alive"]
+    cutting.close()
+    if outcome is not None and "lost the session" in outcome:
+        assert "the revert timer puts the previous configuration back by itself" in outcome
+        assert not alive  # closed: later calls fail at once rather than time out
+    elif outcome is not None:  # the session came back only once the timer had fired
+        assert "its revert timer fired before the commit was checked" in outcome
+
+    back = open_when_reachable(lab, router, revert_in + 40)
+    try:
+        wait_until(lambda: not back.has_pending_commit(), 30, "the revert timer finishing")
+        assert time.monotonic() - started < revert_in + 40
+        after = back.get_config()
+    finally:
+        back.close()
+    assert CUT_MANAGEMENT not in after["running"]
+    assert after["running"] == before["running"]
+    assert after["startup"] == before["startup"]
+
+
+def _with_second_net(running: str) -> str:
+    lines = running.splitlines(keepends=True)
+    net = next(number for number, line in enumerate(lines) if line.startswith(" net 49."))
+    return "".join([*lines[: net + 1], f"{SECOND_NET}\n", *lines[net + 1 :]])
+
+
+@pytest.mark.parametrize(
+    ("replace", "frr"),
+    [
+        (False, NARROW_METRICS),
+        (False, f"router isis GIGALIS\n{SECOND_NET}\nexit\n"),
+        (True, None),  # the running configuration with a second net
+    ],
+    ids=["merge-narrow-metrics", "merge-second-net", "replace-second-net"],
+)
+def test_a_change_frr_refuses_fails_the_commit_and_restores_both_halves(
+    driver: FrrDriver, router: LabRouter, replace: bool, frr: str | None
+) -> None:
+    before = driver.get_config()
+    kernel, running_frr = before["running"].split("! section: frr\n")
+    if replace:
+        candidate = f"{kernel}link {BRIDGE} type bridge\n! section: frr\n"
+        candidate += _with_second_net(running_frr)
+        driver.load_replace_candidate(config=candidate)
+    else:
+        candidate = f"! section: kernel\nlink {BRIDGE} type bridge\n! section: frr\n{frr}"
+        driver.load_merge_candidate(config=candidate)
+
+    with pytest.raises(CommitError) as failed:
+        driver.commit_config()
+
+    message = str(failed.value)
+    assert message.startswith(f"{router.management_address}: commit failed: FRR: ")
+    assert "% Configuration failed" in message
+    assert message.endswith("; the previous configuration was restored")
+    after = driver.get_config()
+    assert after["running"] == before["running"]  # both halves: no bridge either
+    assert after["startup"] == before["startup"]  # and nothing saved
+
+
+def test_a_failed_commit_leaves_rollback_to_the_last_good_one(
+    driver: FrrDriver, router: LabRouter
+) -> None:
+    before = driver.get_config(retrieve="running")["running"]
+    tunnel = f"type vxlan id 3999 local {router.loopback_ipv4}"
+    driver.load_merge_candidate(config=f"! section: kernel\nlink {VXLAN} {tunnel}\n")
+    driver.commit_config()
+    # The kernel refuses a second tunnel with the same VNI, address and port.
+    driver.load_merge_candidate(config=f"! section: kernel\nlink {OTHER_VXLAN} {tunnel}\n")
+    with pytest.raises(CommitError) as failed:
+        driver.commit_config()
+
+    driver.rollback()
+
+    assert driver.get_config(retrieve="running")["running"] == before
+    # The failure named the line of the batch and the link, not just "Command failed -:1".
+    assert str(failed.value).startswith(
+        f"{router.management_address}: commit failed: kernel: {OTHER_VXLAN}: `link add"
+        f" name {OTHER_VXLAN} type vxlan id 3999"
+    )
+    assert "(line 1 of the ip batch): Error: A VXLAN device with the specified VNI" in str(
+        failed.value
+    )
+
+
+def test_a_bridge_mtu_holds_once_its_ports_join(driver: FrrDriver, router: LabRouter) -> None:
+    if not router.customer_ports:
+        pytest.skip(f"{router.hostname} has no customer port")
+    port = router.customer_ports[-1]
+    candidate = (
+        f"! section: kernel\nlink {BRIDGE} type bridge mtu 9000\n"
+        f"link {VXLAN} type vxlan id 3999 local {router.loopback_ipv4} master {BRIDGE}\n"
+        f"port {port} master {BRIDGE}\n"
+    )
+    driver.load_merge_candidate(config=candidate)
+
+    driver.commit_config()
+
+    assert driver.get_interfaces()[BRIDGE]["mtu"] == 9000
+    driver.load_merge_candidate(config=candidate)
+    assert driver.compare_config() == ""
+    driver.discard_config()
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("link br:1 type bridge", "line 2: name: 'br:1' is not a valid interface name"),
+        ("port lo master BR", "line 3: lo: a loopback cannot be a bridge port"),
+        ("port mgmt0 master BR", "line 3: mgmt0: holds the address 198.51.100."),
+    ],
+)
+def test_a_kernel_line_the_kernel_would_refuse_is_refused_at_load(
+    driver: FrrDriver, line: str, reason: str
+) -> None:
+    kernel = f"link {BRIDGE} type bridge\n" if "master" in line else ""
+    candidate = f"! section: kernel\n{kernel}{line.replace('BR', BRIDGE)}\n"
+
+    with pytest.raises(MergeConfigException) as refused:
+        driver.load_merge_candidate(config=candidate)
+
+    assert reason in str(refused.value)
+
+
+def test_the_state_folder_is_made_private_even_if_it_exists(
+    driver: FrrDriver, router: LabRouter
+) -> None:
+    state = Path(router.device_state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)  # as labs made it before they made it private
+    driver.load_merge_candidate(config=f"{PREFIX_LIST}\n")
+
+    driver.commit_config(revert_in=30)
+    driver.confirm_commit()
+
+    assert state.stat().st_mode & 0o777 == 0o700
+    modes = {path.name: path.stat().st_mode & 0o777 for path in state.iterdir()}
+    assert modes
+    assert set(modes.values()) == {0o600}, modes
 
 
 def test_a_candidate_with_a_syntax_error_is_refused_and_nothing_changes(

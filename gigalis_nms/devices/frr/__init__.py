@@ -25,10 +25,13 @@ The configuration cycle
     ``compare_config`` shows the kernel line diff and the lines frr-reload would delete and
     add. ``commit_config`` snapshots the running document, applies the kernel difference
     with one ``ip -batch`` then FRR (``frr-reload.py --reload`` for a replace, ``vtysh -f``
-    for a merge), restores the snapshot on failure, and saves startup (``write memory`` and
-    ``kernel.conf``). With ``revert_in`` nothing is saved and a timer script on the router
-    puts the snapshot back unless ``confirm_commit`` comes first. ``rollback`` applies the
-    snapshot of the last commit through the same path. See :mod:`.session`.
+    for a merge), checks that the router now runs the candidate (FRR's tools exit 0 on some
+    of its refusals), restores the snapshot on failure, and saves startup (``write memory``
+    and ``kernel.conf``). With ``revert_in`` a timer script is armed on the router before
+    anything changes, so that a change that cuts the management session still comes
+    undone; nothing is saved unless ``confirm_commit`` comes first. ``rollback`` applies the
+    snapshot of the pending commit, or of the last commit that succeeded, through the same
+    path. See :mod:`.session`.
 
 Reaching the router
     ``transport="ssh"`` (production): paramiko exec channels, one command each, strict host

@@ -7,7 +7,8 @@ production box and inside a lab namespace.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from shlex import quote
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 FRR_CONFIG_DIR = "/etc/frr"
@@ -21,6 +22,29 @@ IP_BATCH_FROM_STDIN = ["ip", "-batch", "-"]
 READ_UPTIME = ["cat", "/proc/uptime"]
 READ_MACHINE_ID = ["cat", "/etc/machine-id"]
 READ_PRODUCT_NAME = ["cat", "/sys/class/dmi/id/product_name"]
+
+
+# The state folder holds FRR's configuration, secrets included: what the driver writes there
+# is created readable by its owner only, whatever the login shell's umask.
+_PRIVATE = 'umask 077 && exec "$@"'
+
+
+def private(argv: Sequence[str]) -> list[str]:
+    """``argv`` run with umask 077, so that the files it creates are its owner's alone."""
+    return ["sh", "-c", _PRIVATE, "sh", *argv]
+
+
+def unwrap_private(argv: Sequence[str]) -> list[str]:
+    """The command :func:`private` wrapped (for the test doubles that read commands)."""
+    if list(argv[:4]) == ["sh", "-c", _PRIVATE, "sh"]:
+        return list(argv[4:])
+    return list(argv)
+
+
+def make_private_dir(path: str) -> list[str]:
+    """Create the folder, or take it back to 0700 if it exists (``mkdir -m`` would leave an
+    existing folder's mode alone; ``install -d -m`` sets it either way)."""
+    return ["install", "-d", "-m", "0700", path]
 
 
 def _pathspace(pathspace: str | None) -> list[str]:
@@ -51,6 +75,25 @@ def frr_reload(pathspace: str | None, path: str, *, apply: bool) -> list[str]:
     """FRR's own differ: ``--test`` prints the lines to delete and add, ``--reload`` runs them."""
     ps = ["--pathspace", pathspace] if pathspace else []
     return [FRR_RELOAD, *ps, "--reload" if apply else "--test", path]
+
+
+def frr_reload_keeping_startup(
+    pathspace: str | None, path: str, *, backup: str, startup: str
+) -> list[str]:
+    """``frr-reload.py --reload``, then the startup configuration put back as it was.
+
+    frr-reload saves what it applied (it runs ``write`` whenever the file it is given is not
+    ``/etc/frr/frr.conf``, with or without ``--overwrite``), but the driver saves only
+    once a commit succeeds, and never an unconfirmed one. The copy back runs in the same
+    command on the router, so that it is done even if the change cuts the management
+    session. Without a ``backup`` (the router had no startup file), frr-reload's is kept.
+    """
+    script = (
+        'status=0; "$@" || status=$?; '
+        f"if [ -e {quote(backup)} ]; then cp {quote(backup)} {quote(startup)}; fi; "
+        'exit "$status"'
+    )
+    return ["sh", "-c", script, "sh", *frr_reload(pathspace, path, apply=True)]
 
 
 def startup_config_path(pathspace: str | None) -> str:

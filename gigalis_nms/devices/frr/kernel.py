@@ -10,8 +10,9 @@ them as a declarative intended state, one object per line::
     port eth3 master br100
 
 reads the actual state from ``ip -j -d link show``, and turns the difference into an
-``ip -batch`` script: deletions children first, creations parents first, then settings, then
-``link set … up`` for what was created. Every function here is pure.
+``ip -batch`` script: deletions children first, creations parents first, then settings, the
+MTU of bridges once their members have joined, then ``link set … up`` for what was created.
+Every function here is pure.
 
 The driver manages links of kind bridge, vlan and vxlan, and the master of physical ports
 enslaved to a bridge. Everything else (physical interfaces, loopback, veth, tunnels) is
@@ -23,8 +24,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gigalis_nms.errors import FieldProblem, InvalidInput
@@ -32,7 +34,7 @@ from gigalis_nms.errors import FieldProblem, InvalidInput
 # The VXLAN port IANA assigned; Linux's own default (8472) predates it and no peer expects it.
 VXLAN_PORT = 4789
 MANAGED_KINDS = ("bridge", "vlan", "vxlan")
-_MAX_NAME = 15  # IFNAMSIZ - 1
+_MAX_NAME = 15  # bytes: IFNAMSIZ - 1
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,21 @@ KernelObjects = dict[str, KernelObject]
 
 
 @dataclass(frozen=True)
+class KernelIntent:
+    """A parsed kernel section: its objects, and the line of the document each one is on."""
+
+    objects: KernelObjects
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class KernelState:
-    """What ``ip -j -d link show`` says: the managed objects, and every link's name (needed
-    to check that a VLAN's parent or a port exists)."""
+    """What ``ip -j -d link show`` says: the managed objects, every link's name (needed to
+    check that a VLAN's parent or a port exists) and the loopback links."""
 
     objects: KernelObjects
     links: frozenset[str]
+    loopbacks: frozenset[str] = frozenset()
 
 
 class KernelSectionError(InvalidInput):
@@ -102,7 +113,17 @@ def parse_kernel_section(text: str, first_line: int = 1) -> KernelObjects:
     ...
     gigalis_nms.devices.frr.kernel.KernelSectionError: line 7: mtu: 40 is not between 68 and 65535
     """
+    return parse_kernel_intent(text, first_line).objects
+
+
+def parse_kernel_intent(text: str, first_line: int = 1) -> KernelIntent:
+    """As :func:`parse_kernel_section`, keeping each object's line number for later checks.
+
+    >>> parse_kernel_intent("! circuit C-0001\\nlink br1 type bridge\\n", first_line=4).lines
+    {'br1': 5}
+    """
     objects: KernelObjects = {}
+    lines: dict[str, int] = {}
     problems: list[FieldProblem] = []
     for number, line in enumerate(text.splitlines(), start=first_line):
         words = line.split()
@@ -117,9 +138,10 @@ def parse_kernel_section(text: str, first_line: int = 1) -> KernelObjects:
             problems.append(FieldProblem(parsed.name, "declared twice", f"line {number}"))
             continue
         objects[parsed.name] = parsed
+        lines[parsed.name] = number
     if problems:
         raise KernelSectionError("; ".join(str(problem) for problem in problems), problems)
-    return objects
+    return KernelIntent(objects, lines)
 
 
 class _LineError(Exception):
@@ -212,8 +234,16 @@ def _options(kind: str, words: list[str]) -> tuple[dict[str, str], set[str]]:
 
 
 def _name(word: str) -> str:
-    if len(word) > _MAX_NAME or "/" in word or word in (".", ".."):
-        raise _LineError("name", f"{word!r} is not a valid interface name")
+    """A name the kernel accepts for a link (its ``dev_valid_name``)."""
+    reason = None
+    if len(word.encode()) > _MAX_NAME:
+        reason = f"longer than {_MAX_NAME} bytes"
+    elif word in (".", ".."):
+        reason = "reserved"
+    elif any(character in "/:" or character.isspace() for character in word):
+        reason = "holds '/', ':' or a space"
+    if reason is not None:
+        raise _LineError("name", f"{word!r} is not a valid interface name: {reason}")
     return word
 
 
@@ -230,35 +260,61 @@ def _address(field: str, word: str) -> str:
         raise _LineError(field, f"{word!r} is not an IP address") from error
 
 
-def check_references(intended: KernelObjects, actual: KernelState, *, replace: bool) -> None:
-    """Refuse an intent that names what will not exist: a master that is not a bridge, a VLAN
-    parent or a port that is no link, or a managed line that would overwrite a physical port."""
-    result = expected_objects(actual.objects, intended, replace=replace)
+def check_references(
+    intent: KernelIntent,
+    actual: KernelState,
+    *,
+    replace: bool,
+    addresses: Mapping[str, Iterable[str]] | None = None,
+) -> None:
+    """Refuse an intent that names what will not exist (a master that is not a bridge, a VLAN
+    parent or a port that is no link), a managed line that would overwrite a physical port,
+    or a port that must not join a bridge: a loopback, or a link holding an address other
+    than a link-local one (``addresses``, by link name), which would stop answering there;
+    the management session may well be using it. Each problem names its line."""
+    result = expected_objects(actual.objects, intent.objects, replace=replace)
     unmanaged = actual.links - {
         name for name, obj in actual.objects.items() if not isinstance(obj, Port)
     }
     problems: list[FieldProblem] = []
-    for obj in intended.values():
-        problems += _reference_problems(obj, result, unmanaged)
+    for obj in intent.objects.values():
+        where = f"line {intent.lines[obj.name]}" if obj.name in intent.lines else None
+        reasons = _reference_problems(obj, result, unmanaged)
+        if isinstance(obj, Port) and actual.objects.get(obj.name) != obj:
+            reasons += _port_problems(obj, actual, addresses or {})
+        problems += [FieldProblem(obj.name, reason, where) for reason in reasons]
     if problems:
         raise KernelSectionError("; ".join(str(problem) for problem in problems), problems)
 
 
 def _reference_problems(
     obj: KernelObject, result: KernelObjects, unmanaged: frozenset[str]
-) -> list[FieldProblem]:
+) -> list[str]:
     problems = []
     if obj.master is not None and not isinstance(result.get(obj.master), Bridge):
-        problems.append(FieldProblem(obj.name, f"master {obj.master} is not a bridge"))
+        problems.append(f"master {obj.master} is not a bridge")
     if isinstance(obj, Vlan) and obj.parent not in unmanaged and obj.parent not in result:
-        problems.append(FieldProblem(obj.name, f"parent link {obj.parent} does not exist"))
+        problems.append(f"parent link {obj.parent} does not exist")
     if isinstance(obj, Port) and obj.name not in unmanaged:
-        problems.append(
-            FieldProblem(obj.name, "a port must be an existing link the driver does not manage")
-        )
+        problems.append("a port must be an existing link the driver does not manage")
     if not isinstance(obj, Port) and obj.name in unmanaged:
-        problems.append(FieldProblem(obj.name, "exists as a link the driver does not manage"))
+        problems.append("exists as a link the driver does not manage")
     return problems
+
+
+def _port_problems(
+    port: Port, actual: KernelState, addresses: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """Why a link may not be attached to a bridge (one it is not in yet)."""
+    if port.name in actual.loopbacks:
+        return ["a loopback cannot be a bridge port"]
+    held = list(addresses.get(port.name, ()))
+    if held:
+        return [
+            f"holds the address {', '.join(held)}; a bridge port answers on no address of its"
+            " own (the management session may be using it): remove the address first"
+        ]
+    return []
 
 
 # --- reading the actual state ---------------------------------------------------------------
@@ -271,7 +327,29 @@ def parse_kernel_state(links: list[dict[str, Any]]) -> KernelState:
         obj = _object_of(link)
         if obj is not None:
             objects[obj.name] = obj
-    return KernelState(objects, frozenset(link["ifname"] for link in links))
+    return KernelState(
+        objects,
+        frozenset(link["ifname"] for link in links),
+        frozenset(link["ifname"] for link in links if link.get("link_type") == "loopback"),
+    )
+
+
+def routable_addresses(links: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The addresses of ``ip -j addr show`` by link, link-local ones left out (every IPv6 link
+    has one; it carries no service).
+
+    >>> routable_addresses([{"ifname": "eth1", "addr_info": [
+    ...     {"local": "198.51.100.11", "prefixlen": 24},
+    ...     {"local": "fe80::1", "prefixlen": 64}]}])
+    {'eth1': ['198.51.100.11/24']}
+    """
+    result: dict[str, list[str]] = {}
+    for link in links:
+        for address in link.get("addr_info", []):
+            if "local" in address and not ipaddress.ip_address(address["local"]).is_link_local:
+                held = result.setdefault(link["ifname"], [])
+                held.append(f"{address['local']}/{address['prefixlen']}")
+    return result
 
 
 def _object_of(link: dict[str, Any]) -> KernelObject | None:
@@ -423,6 +501,7 @@ def plan_kernel_changes(actual: KernelObjects, expected: KernelObjects) -> list[
     batch += [_master_command(obj.name, obj.master) for obj in by_new_depth if obj.master]
     for old, new in changed:
         batch += _settings_commands(old, new)
+    batch += _bridge_mtu_commands(actual, expected, added, changed)
     batch += [f"link set dev {obj.name} up" for obj in by_new_depth if not isinstance(obj, Port)]
     return batch
 
@@ -432,7 +511,8 @@ def _add_command(obj: Bridge | Vlan | Vxlan) -> str:
     if isinstance(obj, Vlan):
         words += ["link", obj.parent]
     words += ["name", obj.name]
-    words += ["mtu", str(obj.mtu)] if obj.mtu is not None else []
+    # A bridge's MTU is set once its members have joined (see _bridge_mtu_commands).
+    words += ["mtu", str(obj.mtu)] if obj.mtu is not None and not isinstance(obj, Bridge) else []
     if isinstance(obj, Bridge):
         words += ["type", "bridge"]
     elif isinstance(obj, Vlan):
@@ -455,11 +535,68 @@ def _settings_commands(old: KernelObject, new: KernelObject) -> list[str]:
     commands = []
     if old.master != new.master:
         commands.append(_master_command(new.name, new.master))
-    new_mtu = None if isinstance(new, Port) else new.mtu
     old_mtu = None if isinstance(old, Port) else old.mtu
-    if new_mtu is not None and new_mtu != old_mtu:
-        commands.append(f"link set dev {new.name} mtu {new_mtu}")
+    # A bridge's MTU comes after every member has joined: see _bridge_mtu_commands.
+    if isinstance(new, Vlan | Vxlan) and new.mtu is not None and new.mtu != old_mtu:
+        commands.append(f"link set dev {new.name} mtu {new.mtu}")
     return commands
+
+
+def _bridge_mtu_commands(
+    actual: KernelObjects,
+    expected: KernelObjects,
+    added: list[KernelObject],
+    changed: list[tuple[KernelObject, KernelObject]],
+) -> list[str]:
+    """The MTU of bridges, set last: until its MTU is set by hand, the kernel lowers a
+    bridge's MTU to the smallest of its ports' as each one joins, so an MTU given at
+    creation is lost to the first 1500-byte port. Set with ``link set``, it stays. A bridge
+    gaining a member has its MTU set again, as its MTU may never have been set by hand."""
+    joining = {obj.master for obj in added if obj.master is not None}
+    joining |= {new.master for old, new in changed if new.master and new.master != old.master}
+    commands = []
+    for bridge in sorted(expected.values(), key=lambda obj: obj.name):
+        if not isinstance(bridge, Bridge) or bridge.mtu is None:
+            continue
+        current = actual.get(bridge.name)
+        stale = not isinstance(current, Bridge) or current.mtu != bridge.mtu
+        if stale or bridge.name in joining:
+            commands.append(f"link set dev {bridge.name} mtu {bridge.mtu}")
+    return commands
+
+
+_BATCH_FAILED = re.compile(r"^Command failed (?P<file>\S+):(?P<line>\d+)\s*$", re.MULTILINE)
+_BATCH_OBJECT = re.compile(r"\b(?:dev|name) (?P<name>\S+)")
+
+
+def explain_batch_failure(batch: list[str], output: str) -> str:
+    """``ip -batch``'s complaint, with each failing line of the batch and the link it is
+    about, rather than ``Command failed -:2``.
+
+    >>> explain_batch_failure(
+    ...     ["link add name br1 type bridge", "link set dev lo master br1"],
+    ...     "RTNETLINK answers: Invalid argument\\nCommand failed -:2\\n",
+    ... )
+    'lo: `link set dev lo master br1` (line 2 of the ip batch): RTNETLINK answers: Invalid argument'
+    """
+    failures = []
+    reasons: list[str] = []
+    for line in output.splitlines():
+        failed = _BATCH_FAILED.match(line)
+        if failed is None:
+            if line.strip():
+                reasons.append(line.strip())
+            continue
+        number = int(failed["line"])
+        command = batch[number - 1] if 0 < number <= len(batch) else "?"
+        subject = _BATCH_OBJECT.search(command)
+        who = f"{subject['name']}: " if subject else ""
+        why = "; ".join(reasons) or "no reason given"
+        failures.append(f"{who}`{command}` (line {number} of the ip batch): {why}")
+        reasons = []
+    if not failures:
+        return "; ".join(reasons) or "ip -batch failed without a reason"
+    return "; ".join(failures)
 
 
 def render_batch(lines: Iterable[str]) -> str:

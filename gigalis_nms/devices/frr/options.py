@@ -46,9 +46,40 @@ def parse_optional_args(optional_args: Mapping[str, Any] | None) -> DriverOption
             raise ValueError(
                 f"optional_args: unknown key {key!r}; known: {', '.join(sorted(known))}"
             )
+    for key, value in given.items():
+        _check_type(key, value)
     options = DriverOptions(**given)
     _check(options)
     return options
+
+
+# What each option must be. Checked, not coerced: in a YAML inventory, sudo: "false" is a
+# string, and a string is true.
+_FLAGS = frozenset({"sudo"})
+_NUMBERS = frozenset({"port"})
+_OPTIONAL_TEXTS = frozenset(
+    {"key_file", "known_hosts_file", "netns", "uts_file", "pathspace", "lldpd_socket"}
+)
+
+
+def _check_type(key: str, value: object) -> None:
+    """Refuse a value of the wrong type, naming the option.
+
+    >>> _check_type("sudo", "yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: optional_args: sudo: 'yes' is not true or false (a bool)
+    """
+    if key in _FLAGS:
+        right, kind = isinstance(value, bool), "true or false (a bool)"
+    elif key in _NUMBERS:
+        right, kind = isinstance(value, int) and not isinstance(value, bool), "an int"
+    elif key in _OPTIONAL_TEXTS:
+        right, kind = value is None or isinstance(value, str), "a string or None"
+    else:
+        right, kind = isinstance(value, str), "a string"
+    if not right:
+        raise ValueError(f"optional_args: {key}: {value!r} is not {kind}")
 
 
 def _check(options: DriverOptions) -> None:
@@ -58,7 +89,7 @@ def _check(options: DriverOptions) -> None:
         )
     if options.transport == "netns" and not options.netns:
         raise ValueError("optional_args: netns: required with transport 'netns'")
-    if not isinstance(options.port, int) or not 0 < options.port < 65536:
+    if not 0 < options.port < 65536:
         raise ValueError(f"optional_args: port: {options.port!r} is not a TCP port")
     if not options.state_dir.startswith("/"):
         raise ValueError(f"optional_args: state_dir: {options.state_dir!r} is not absolute")

@@ -3,7 +3,9 @@
 A commit with ``revert_in`` must come undone even if the management session that made it is
 lost, which is the very case it protects against (a change that cut the route to the NMS).
 So the timer runs on the router, detached from the session, using only tools every router
-has: sh, sleep, setsid, ip and FRR's frr-reload.py.
+has: sh, sleep, setsid, ip and FRR's frr-reload.py; and it is armed before the change is
+applied, with every file it needs already written, so that nothing after the change has to
+reach the router for it to come back.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ def render_revert_script(
     files: StateFiles, pathspace: str | None, delay: int, forget: Iterable[str] = ()
 ) -> str:
     """``sh revert.sh arm`` starts the timer in its own session and returns once it has
-    written its pid; a confirmation renames the pending marker away and kills that pid.
-    ``forget`` names the interface stanzas the commit added, which frr-reload leaves behind
-    empty once their links are gone (see ``session.ConfigSession._forget``)."""
-    reload_argv = commands.frr_reload(pathspace, files.rollback_frr, apply=True)
+    written its pid; a confirmation renames the pending marker away and kills that pid. The
+    delay counts from then: before the change is applied. ``forget`` names the interface
+    stanzas the commit adds, which frr-reload leaves behind empty once their links are gone
+    (see ``session.ConfigSession._forget``)."""
+    reload_argv = commands.frr_reload(pathspace, files.before_commit_frr, apply=True)
     startup = commands.startup_config_path(pathspace)
     forget_lines = "".join(
         f"    {_shell(commands.vtysh_forget_interface(pathspace, stanza))} || true\n"
@@ -41,6 +44,7 @@ def render_revert_script(
 # Written by the Gigalis NMS FRR driver for one commit. If that commit is not confirmed
 # within {delay} seconds, put back the configuration the router ran before it.
 set -u
+umask 077  # the log and the pid file sit with the snapshots, which hold FRR's secrets
 case "${{1:-}}" in
 arm)
     rm -f {q["pid"]}
@@ -68,7 +72,8 @@ wait)
     if [ -s {q["batch"]} ]; then
         ip -force -batch {q["batch"]}
     fi
-{forget_lines}    # frr-reload saved what it applied; the startup configuration stays what it was.
+{forget_lines}    # frr-reload ran "write": it does for any file but /etc/frr/frr.conf, with or
+    # without --overwrite. The snapshot is what ran, not what was saved: put startup back.
     if [ -e {q["backup"]} ]; then
         cp {q["backup"]} {q["startup"]}
     fi

@@ -43,17 +43,30 @@ class StateFiles:
         return self._path("merged-frr.conf")
 
     @property
+    def before_commit(self) -> str:
+        """The whole document the router ran before the commit under way or pending. It
+        becomes ``rollback`` only once that commit has succeeded and is not pending."""
+        return self._path("before-commit.conf")
+
+    @property
+    def before_commit_frr(self) -> str:
+        """Its FRR section, which a failed commit and the revert timer put back."""
+        return self._path("before-commit-frr.conf")
+
+    @property
+    def revert_batch(self) -> str:
+        """The ip batch from the commit's intended links back to ``before_commit``'s."""
+        return self._path("revert-kernel.batch")
+
+    @property
     def rollback(self) -> str:
-        """The whole document the router ran before the last commit."""
+        """The whole document the router ran before the last commit that succeeded."""
         return self._path("rollback.conf")
 
     @property
     def rollback_frr(self) -> str:
+        """The FRR section of the snapshot a rollback applies."""
         return self._path("rollback-frr.conf")
-
-    @property
-    def revert_batch(self) -> str:
-        return self._path("revert-kernel.batch")
 
     @property
     def startup_before_commit(self) -> str:
@@ -168,11 +181,17 @@ class Router:
             raise CommandErrorException(f"{self.name}: {error}") from error
 
     def write_file(self, path: str, text: str) -> None:
+        """Write one of the driver's files: private, as they hold FRR's secrets."""
         try:
-            write_file(self.transport, path, text)
+            write_file(self.transport, path, text, private=True)
         except OSError as error:
             raise CommandErrorException(f"{self.name}: {error}") from error
 
+    def copy_file(self, source: str, target: str) -> None:
+        """Copy a file into the state folder, private like the driver's own."""
+        self.check(commands.private(["cp", source, target]))
+
     def make_state_dir(self, files: StateFiles) -> None:
-        # 0700: the snapshots hold FRR's configuration, passwords included.
-        self.check(["mkdir", "-p", "-m", "0700", files.directory])
+        # 0700 even when the folder exists already: the snapshots hold FRR's configuration,
+        # passwords included.
+        self.check(commands.make_private_dir(files.directory))

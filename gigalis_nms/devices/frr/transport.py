@@ -13,6 +13,7 @@ import select
 import shlex
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from napalm.base.exceptions import (
     ConnectionException,
     ConnectTimeoutError,
 )
+
+from gigalis_nms.devices.frr import commands
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +164,13 @@ class SshTransport:
                 f"{self._where}: cannot read known hosts file {self.known_hosts_file}: {error}"
             ) from error
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        # The key file is read first: connect() reports a file that holds no private key as
+        # a bare SSHException, which reads like a host key problem.
+        if self.key_file:
+            try:
+                _check_private_key(self.key_file, self.password)
+            except ConnectAuthError as error:
+                raise ConnectAuthError(f"{self._where}: {error}") from error
         # Without a key file or a password, fall back to the user's agent and default keys,
         # as the ssh command would.
         use_defaults = self.key_file is None and self.password is None
@@ -185,11 +195,7 @@ class SshTransport:
         except paramiko.AuthenticationException as error:
             raise ConnectAuthError(f"{self._where}: authentication failed: {error}") from error
         except paramiko.SSHException as error:
-            # RejectPolicy raises a bare SSHException for a host missing from known_hosts.
-            raise ConnectionException(
-                f"{self._where}: {error} (known hosts file {self.known_hosts_file});"
-                " add the router's key there first"
-            ) from error
+            raise ConnectionException(self._ssh_failure(error)) from error
         except TimeoutError as error:
             raise ConnectTimeoutError(
                 f"{self._where}: no answer within {self.timeout} s"
@@ -199,6 +205,15 @@ class SshTransport:
         _send_without_delay(client)
         self._client = client
         log.debug("%s: SSH session open", self._where)
+
+    def _ssh_failure(self, error: paramiko.SSHException) -> str:
+        # RejectPolicy raises a bare SSHException for a host missing from known_hosts.
+        if "not found in known_hosts" in str(error):
+            return (
+                f"{self._where}: its host key is not in {self.known_hosts_file}; add the"
+                " router's key there first (an unknown host is refused, never added)"
+            )
+        return f"{self._where}: SSH negotiation failed: {error}"
 
     def close(self) -> None:
         if self._client is not None:
@@ -215,24 +230,70 @@ class SshTransport:
         transport = self._client.get_transport() if self._client else None
         if transport is None or not transport.is_active():
             raise ConnectionClosedException(f"{self._where}: SSH session is closed")
+        command = shlex.join(argv)
+        deadline = time.monotonic() + self.timeout
         try:
             channel = transport.open_session(timeout=self.timeout)
-            channel.exec_command(shlex.join(argv))
+        except (paramiko.SSHException, OSError) as error:
+            raise ConnectionClosedException(
+                f"{self._where}: {command} failed on the SSH session: {error}"
+            ) from error
+        # paramiko waits without limit for the answer to an exec request and for the exit
+        # status; a router whose answers stopped (a change that cut the management path)
+        # would hang the caller. At the deadline a watchdog closes the channel, which ends
+        # either wait.
+        expired = threading.Event()
+        watchdog = threading.Timer(
+            max(0.0, deadline - time.monotonic()), _expire, (channel, expired)
+        )
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            channel.exec_command(command)
             if stdin is not None:
                 channel.sendall(stdin.encode())
             channel.shutdown_write()
-            stdout, stderr = _drain(channel, time.monotonic() + self.timeout)
+            stdout, stderr = _drain(channel, deadline)
             exit_code = channel.recv_exit_status()
-            channel.close()
-        except TimeoutError as error:
-            raise CommandTimeoutException(
-                f"{self._where}: {shlex.join(argv)} did not finish in {self.timeout} s"
-            ) from error
-        except (paramiko.SSHException, OSError) as error:
+        except (TimeoutError, paramiko.SSHException, OSError) as error:
+            if isinstance(error, TimeoutError) or expired.is_set():
+                raise CommandTimeoutException(
+                    f"{self._where}: {command} did not finish in {self.timeout} s"
+                ) from error
             raise ConnectionClosedException(
-                f"{self._where}: {shlex.join(argv)} failed on the SSH session: {error}"
+                f"{self._where}: {command} failed on the SSH session: {error}"
             ) from error
+        finally:
+            watchdog.cancel()
+            channel.close()
+        if expired.is_set():
+            raise CommandTimeoutException(
+                f"{self._where}: {command} did not finish in {self.timeout} s"
+            )
         return CommandResult(tuple(argv), exit_code, stdout, stderr)
+
+
+def _expire(channel: paramiko.Channel, expired: threading.Event) -> None:
+    expired.set()
+    channel.close()
+
+
+def _check_private_key(path: str, password: str | None) -> None:
+    """Refuse a key file that cannot serve, naming it and why. An encrypted key is left to
+    paramiko's connect, which opens it with the password."""
+    try:
+        paramiko.PKey.from_path(path)
+    except TypeError as encrypted:  # cryptography's answer for an encrypted key
+        if password is None:
+            raise ConnectAuthError(
+                f"key file {path} is encrypted, and no password was given to open it"
+            ) from encrypted
+    except (ValueError, paramiko.SSHException) as error:
+        raise ConnectAuthError(
+            f"key file {path} holds no private key that can be read ({error})"
+        ) from error
+    except OSError as error:
+        raise ConnectAuthError(f"cannot read key file {path}: {error}") from error
 
 
 def _send_without_delay(client: paramiko.SSHClient) -> None:
@@ -299,11 +360,13 @@ def read_file(transport: Transport, path: str) -> str | None:
     return result.stdout
 
 
-def write_file(transport: Transport, path: str, text: str) -> None:
+def write_file(transport: Transport, path: str, text: str, *, private: bool = False) -> None:
     """Write a file on the router: to a temporary name first, then renamed over the target,
-    so that a reader (the revert timer, a crash) never sees half a file."""
+    so that a reader (the revert timer, a crash) never sees half a file. A ``private`` file
+    is created with umask 077: readable by its owner only, from its first byte."""
     temporary = f"{path}.tmp"
-    result = transport.run(["dd", f"of={temporary}", "status=none"], stdin=text)
+    argv = ["dd", f"of={temporary}", "status=none"]
+    result = transport.run(commands.private(argv) if private else argv, stdin=text)
     if result.ok:
         result = transport.run(["mv", "-f", temporary, path])
     if not result.ok:

@@ -15,6 +15,8 @@ from gigalis_nms.devices.frr.kernel import (
     check_references,
     diff_kernel_sections,
     expected_objects,
+    explain_batch_failure,
+    parse_kernel_intent,
     parse_kernel_section,
     plan_kernel_changes,
     render_kernel_section,
@@ -71,6 +73,16 @@ def test_vxlan_defaults_to_the_iana_port_and_learning() -> None:
         ("link x type vxlan id 5 local 192.0.2.300", "line 3: local: '192.0.2.300' is not an IP"),
         ("link x type vxlan id 5 local 192.0.2.1 remote 2001:db8::2", "line 3: remote: not of"),
         ("link averyveryverylongname type bridge", "line 3: name: 'averyveryverylongname'"),
+        ("link br:1 type bridge", "line 3: name: 'br:1' is not a valid interface name: holds"),
+        ("link br/1 type bridge", "line 3: name: 'br/1' is not a valid interface name: holds"),
+        ("link .. type bridge", "line 3: name: '..' is not a valid interface name: reserved"),
+        ("port . master br9", "line 3: name: '.' is not a valid interface name: reserved"),
+        # 15 characters, but 16 bytes: the kernel counts bytes.
+        (
+            "link brücke-circuit1 type bridge",
+            "line 3: name: 'brücke-circuit1' is not a valid interface",
+        ),
+        ("link v1 type vlan link eth:1 id 5", "line 3: name: 'eth:1' is not a valid"),
         ("port eth3 br100", "line 3: port: expected 'port NAME master BRIDGE'"),
         ("bridge br1", "line 3: bridge: expected 'link NAME type bridge|vlan|vxlan"),
     ],
@@ -93,30 +105,49 @@ def test_every_bad_line_is_reported_at_once_numbered_in_the_document() -> None:
 
 
 def test_references_must_resolve_against_intent_and_router() -> None:
-    intended = parse_kernel_section(
+    intended = parse_kernel_intent(
         "link v1 type vlan link eth9 id 3 master br7\n"
         "port eth5 master br100\n"
         "link eth2 type bridge\n"
-        "link vx1 type vxlan id 1 local 192.0.2.1 master v1\n"
+        "link vx1 type vxlan id 1 local 192.0.2.1 master v1\n",
+        first_line=10,
     )
     with pytest.raises(KernelSectionError) as refused:
         check_references(intended, state({}), replace=True)
 
     assert [str(problem) for problem in refused.value.problems] == [
-        "v1: master br7 is not a bridge",
-        "v1: parent link eth9 does not exist",
-        "eth5: master br100 is not a bridge",
-        "eth5: a port must be an existing link the driver does not manage",
-        "eth2: exists as a link the driver does not manage",
-        "vx1: master v1 is not a bridge",
+        "line 10: v1: master br7 is not a bridge",
+        "line 10: v1: parent link eth9 does not exist",
+        "line 11: eth5: master br100 is not a bridge",
+        "line 11: eth5: a port must be an existing link the driver does not manage",
+        "line 12: eth2: exists as a link the driver does not manage",
+        "line 13: vx1: master v1 is not a bridge",
     ]
 
 
 def test_a_merge_may_refer_to_a_bridge_already_on_the_router() -> None:
-    intended = parse_kernel_section("port eth3 master br100\n")
+    intended = parse_kernel_intent("port eth3 master br100\n")
     check_references(intended, state({"br100": Bridge("br100")}), replace=False)
     with pytest.raises(KernelSectionError, match="master br100 is not a bridge"):
         check_references(intended, state({"br100": Bridge("br100")}), replace=True)
+
+
+def test_a_loopback_or_a_link_with_an_address_cannot_join_a_bridge() -> None:
+    intended = parse_kernel_intent(
+        "link br1 type bridge\nport lo master br1\nport eth1 master br1\nport eth2 master br1\n"
+    )
+    actual = KernelState({}, PHYSICAL, loopbacks=frozenset({"lo"}))
+    addresses = {"eth1": ["198.51.100.11/24", "2001:db8::11/64"]}
+
+    with pytest.raises(KernelSectionError) as refused:
+        check_references(intended, actual, replace=False, addresses=addresses)
+
+    assert [str(problem) for problem in refused.value.problems] == [
+        "line 2: lo: a loopback cannot be a bridge port",
+        "line 3: eth1: holds the address 198.51.100.11/24, 2001:db8::11/64; a bridge port"
+        " answers on no address of its own (the management session may be using it):"
+        " remove the address first",
+    ]
 
 
 def test_creation_puts_parents_first_then_masters_settings_and_up() -> None:
@@ -125,7 +156,7 @@ def test_creation_puts_parents_first_then_masters_settings_and_up() -> None:
     batch = plan_kernel_changes({}, expected_objects({}, intended, replace=True))
 
     assert batch == [
-        "link add name br100 mtu 9000 type bridge",
+        "link add name br100 type bridge",
         "link add link eth1 name eth1.100 type vlan id 100",
         "link add name vx100 type vxlan id 100 local 192.0.2.1 remote 192.0.2.2 dstport 4789"
         " nolearning",
@@ -133,6 +164,8 @@ def test_creation_puts_parents_first_then_masters_settings_and_up() -> None:
         "link set dev eth1.100 master br100",
         "link set dev eth3 master br100",
         "link set dev vx100 master br100",
+        # Last: the kernel lowers a bridge's MTU to its ports' as each joins.
+        "link set dev br100 mtu 9000",
         "link set dev br100 up",
         "link set dev eth1.100 up",
         "link set dev vx100 up",
@@ -228,7 +261,38 @@ def test_undoing_a_plan_returns_to_the_start() -> None:
         "link del dev eth1.100",
         "link del dev vx100",
         "link del dev br100",
-        "link add name br1 mtu 1500 type bridge",
+        "link add name br1 type bridge",
         "link set dev eth3 master br1",
+        "link set dev br1 mtu 1500",
         "link set dev br1 up",
     ]
+
+
+def test_a_bridge_gaining_a_member_has_its_mtu_set_again_after_it_joins() -> None:
+    actual = parse_kernel_section("link br1 type bridge mtu 9000\n")
+    intended = parse_kernel_section(
+        "link vx1 type vxlan id 1 local 192.0.2.1 master br1 mtu 9000\nport eth3 master br1\n"
+    )
+
+    batch = plan_kernel_changes(actual, expected_objects(actual, intended, replace=False))
+
+    assert batch == [
+        "link add name vx1 mtu 9000 type vxlan id 1 local 192.0.2.1 dstport 4789",
+        "link set dev eth3 master br1",
+        "link set dev vx1 master br1",
+        "link set dev br1 mtu 9000",
+        "link set dev vx1 up",
+    ]
+
+
+def test_a_failing_batch_line_is_named_with_its_link() -> None:
+    batch = ["link add name br1 type bridge", "link set dev lo master br1", "link del dev x"]
+    output = (
+        "RTNETLINK answers: Invalid argument\nCommand failed -:2\n"
+        'Cannot find device "x"\nCommand failed -:3\n'
+    )
+
+    assert explain_batch_failure(batch, output) == (
+        "lo: `link set dev lo master br1` (line 2 of the ip batch): RTNETLINK answers: Invalid"
+        ' argument; x: `link del dev x` (line 3 of the ip batch): Cannot find device "x"'
+    )
