@@ -44,7 +44,7 @@ from gigalis_nms.db import make_engine
 from gigalis_nms.lab.build import lab_down, lab_up
 from gigalis_nms.lab.nornir import lab_nornir
 from gigalis_nms.lab.state import LabState
-from gigalis_nms.lab.teardown import find_leftovers
+from gigalis_nms.lab.teardown import describe_leftovers, find_leftovers
 from gigalis_nms.service import prepare_database
 from gigalis_nms.settings import Settings
 
@@ -186,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     leftovers = find_leftovers()
     if leftovers:
         # Never someone's lab: the benchmark builds and removes its own.
-        print(f"a lab is up or left pieces ({', '.join(leftovers)}): run `gigalis lab down`")
+        print(
+            f"a lab is up or left pieces ({describe_leftovers(leftovers)}): run `gigalis lab down`"
+        )
         return 1
     try:
         with inventory_database() as engine:

@@ -15,7 +15,7 @@ from gigalis_nms.lab.health import LabHealth, lab_status
 from gigalis_nms.lab.plan import DEFAULT_SITES
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, LabState, read_lab_state
 from gigalis_nms.lab.system import require_prerequisites, require_root
-from gigalis_nms.lab.teardown import Teardown, find_leftovers, lab_down
+from gigalis_nms.lab.teardown import Teardown, describe_leftovers, find_leftovers, lab_down
 
 app = typer.Typer(
     help="The lab: the network's routers as FRR in network namespaces, built from the inventory.",
@@ -155,7 +155,9 @@ def status(runtime_dir: RuntimeDir = DEFAULT_RUNTIME_DIR) -> None:
     if health is None:
         leftovers = find_leftovers(runtime_dir)
         if leftovers:
-            console.print(f"No lab is up, but pieces of one remain: {', '.join(leftovers)}.")
+            console.print(
+                f"No lab is up, but pieces of one remain: {describe_leftovers(leftovers)}."
+            )
             console.print("Remove them with: gigalis lab down")
         else:
             console.print("No lab is up.")

@@ -91,6 +91,13 @@ def find_leftovers(runtime_dir: Path = DEFAULT_RUNTIME_DIR) -> list[str]:
     return leftovers
 
 
+def describe_leftovers(leftovers: list[str]) -> str:
+    """A short mention of what is left of a lab, for messages: the count and a few names."""
+    shown = ", ".join(leftovers[:3])
+    more = f" and {len(leftovers) - 3} more" if len(leftovers) > 3 else ""
+    return f"{shown}{more}"
+
+
 def lab_namespaces(record: LabRecord | None) -> list[str]:
     planned = []
     if record is not None:

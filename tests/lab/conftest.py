@@ -26,7 +26,7 @@ from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.lab import LabState, lab_down, lab_up
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, read_record
 from gigalis_nms.lab.system import missing_prerequisites, start_time_of
-from gigalis_nms.lab.teardown import find_leftovers
+from gigalis_nms.lab.teardown import describe_leftovers, find_leftovers
 from tests.conftest import IN_CI, ROOT, need
 
 SESSION_LAB_BUILT = pytest.StashKey[bool]()
@@ -73,7 +73,7 @@ def refuse_to_remove_someones_lab() -> None:
     leftovers = find_leftovers()
     if leftovers and not IN_CI:
         pytest.skip(
-            f"a lab is up on this machine ({', '.join(leftovers[:3])}…): the lab tests build"
+            f"a lab is up on this machine ({describe_leftovers(leftovers)}): the lab tests build"
             " their own; run `gigalis lab down` first"
         )
 
