@@ -26,9 +26,8 @@ from gigalis_nms.lab.state import LabState
 NAPALM_CONNECTION = "napalm"  # the name nornir_napalm registers its connection plugin under
 
 
-def lab_hosts(state: LabState, transport: str = "ssh") -> Hosts:
+def lab_hosts(state: LabState, defaults: Defaults, transport: str = "ssh") -> Hosts:
     """One Nornir host per lab router: hostname is its management address, platform frr."""
-    defaults = Defaults()
     hosts = Hosts()
     for router in state.routers:
         optional_args = state.napalm_optional_args(router, transport=transport)
@@ -54,7 +53,11 @@ def lab_nornir(
     # InitNornir registers the connection plugins of installed packages (nornir_napalm's
     # "napalm" among them); a Nornir built directly has to ask for it.
     ConnectionPluginRegister.auto_register()
-    inventory = Inventory(hosts=lab_hosts(state, transport), groups=Groups(), defaults=Defaults())
+    # Hosts fall back on the inventory's own defaults, as Nornir's inventory plugins build them.
+    defaults = Defaults()
+    inventory = Inventory(
+        hosts=lab_hosts(state, defaults, transport), groups=Groups(), defaults=defaults
+    )
     return Nornir(
         inventory=inventory,
         runner=runner or ThreadedRunner(num_workers=max(1, len(state.routers))),

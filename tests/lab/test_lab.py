@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -38,6 +39,14 @@ def in_netns(netns: str, *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", netns, *command], capture_output=True, text=True, check=False
     )
+
+
+def links_in(netns: str) -> dict[str, dict[str, Any]]:
+    """The namespace's links by name, as ``ip -json link show`` describes them."""
+    result = subprocess.run(
+        ["ip", "-n", netns, "-json", "link", "show"], capture_output=True, text=True, check=True
+    )
+    return {link["ifname"]: link for link in json.loads(result.stdout)}
 
 
 def test_isis_adjacencies_are_up_on_every_backbone_link(lab: LabState) -> None:
@@ -133,15 +142,7 @@ def test_lldp_neighbours_are_seen_on_backbone_ports(lab: LabState) -> None:
 def test_cpe_namespaces_hang_off_the_hand_off_ports(lab: LabState) -> None:
     assert len(lab.cpes) == 10
     for cpe in lab.cpes:
-        links = json.loads(
-            subprocess.run(
-                ["ip", "-n", cpe.namespace, "-json", "link", "show"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        by_name = {link["ifname"]: link for link in links}
+        by_name = links_in(cpe.namespace)
         for port in cpe.ports:
             link = by_name[port.cpe_ifname]
             inventory_port = next(
@@ -155,15 +156,7 @@ def test_cpe_namespaces_hang_off_the_hand_off_ports(lab: LabState) -> None:
 
 def test_spare_ports_exist_with_nothing_attached(lab: LabState) -> None:
     router = lab.router("nte1-cr2")
-    links = json.loads(
-        subprocess.run(
-            ["ip", "-n", router.netns, "-json", "link", "show"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    by_name = {link["ifname"]: link for link in links}
+    by_name = links_in(router.netns)
     for spare in ("eth11", "eth12", "eth13"):  # "spare" in the inventory
         assert "NO-CARRIER" in by_name[spare]["flags"]
     assert "NO-CARRIER" in by_name["eth1"]["flags"]  # to snz1-cr1, outside the default lab
