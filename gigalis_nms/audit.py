@@ -32,9 +32,19 @@ class AuditEntry(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
-# Tables whose changes are not audited: the log itself, and per-strand rows that are made
-# and removed with their cable (the cable's own entry records the fibre count).
-UNAUDITED_TABLES = frozenset({"audit_entry", "fibre_strand"})
+# Tables whose changes are not audited: the log itself, per-strand rows that are made and
+# removed with their cable (the cable's own entry records the fibre count), and provisioning
+# jobs and configuration backups, which are logs of their own (who, when, what).
+UNAUDITED_TABLES = frozenset(
+    {
+        "audit_entry",
+        "fibre_strand",
+        "provisioning_job",
+        "provisioning_job_circuit",
+        "provisioning_job_device",
+        "config_backup",
+    }
+)
 # Columns whose values must never reach the log in clear.
 SECRET_COLUMNS = frozenset({"token_hash"})
 

@@ -83,15 +83,13 @@ class DeviceOutcome(StrEnum):
 
 
 class ProvisioningJob(SQLModel, table=True):
+    """One provisioning or deprovisioning run over one or more circuits (a bulk run renders
+    and commits each device once for all its circuits)."""
+
     __tablename__ = "provisioning_job"
 
     id: int | None = Field(default=None, primary_key=True)
     kind: JobKind = Field(sa_column=enum_column(JobKind, nullable=False))
-    # The reference is kept as text too, so that the job reads the same if the circuit goes.
-    circuit_id: int | None = Field(
-        default=None, foreign_key="circuit.id", index=True, ondelete="SET NULL"
-    )
-    circuit_ref: str = Field(max_length=16, index=True)
     dry_run: bool = False
     requested_by: str = Field(max_length=200)
     state: JobState = Field(
@@ -101,12 +99,28 @@ class ProvisioningJob(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The process running the job and when it last said it was alive; a job whose runner
-    # went silent is failed (or resumed) by the next process that starts.
+    # went silent is resumed (or failed) by the next process that starts.
     runner: str | None = Field(default=None, max_length=200)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    circuit_status_before: str | None = Field(default=None, max_length=32)
-    circuit_status_after: str | None = Field(default=None, max_length=32)
+    attempts: int = Field(default=0, ge=0)
     error: str | None = Field(default=None, max_length=4000)
+
+
+class JobCircuit(SQLModel, table=True):
+    """A circuit a job works on, with its status before and after."""
+
+    __tablename__ = "provisioning_job_circuit"
+    __table_args__ = (sa.UniqueConstraint("job_id", "circuit_ref", name="uq_job_circuit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="provisioning_job.id", index=True, ondelete="CASCADE")
+    # The reference is kept as text too, so that the job reads the same if the circuit goes.
+    circuit_id: int | None = Field(
+        default=None, foreign_key="circuit.id", index=True, ondelete="SET NULL"
+    )
+    circuit_ref: str = Field(max_length=16, index=True)
+    status_before: str | None = Field(default=None, max_length=32)
+    status_after: str | None = Field(default=None, max_length=32)
 
 
 class JobDevice(SQLModel, table=True):
