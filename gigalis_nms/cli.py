@@ -13,6 +13,9 @@ from gigalis_nms.db import migrate
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
 from gigalis_nms.lab.cli import app as lab_app
+from gigalis_nms.provisioning.circuit_cli import circuit_app, job_app
+from gigalis_nms.provisioning.cli import provision_app
+from gigalis_nms.provisioning.config_cli import config_app
 
 app = typer.Typer(
     help="Gigalis NMS: the public fibre backbone of the Pays de la Loire, as one system.",
@@ -20,9 +23,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(circuit_app, name="circuit")
+app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
+app.add_typer(provision_app, name="provision")
 app.add_typer(token_app, name="token")
 
 

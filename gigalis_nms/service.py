@@ -21,6 +21,8 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Site
+from gigalis_nms.provisioning.access import access_from_settings
+from gigalis_nms.provisioning.worker import JobWorker
 from gigalis_nms.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,23 @@ def serve_api(settings: Settings, engine: Engine, *, host: str, port: int) -> No
     from gigalis_nms.api.app import create_app  # noqa: PLC0415 - the API is only for serving
 
     app = create_app(settings, engine)
+    worker = start_job_worker(settings, engine) if settings.job_worker else None
+    app.state.job_worker = worker
     # Everything built so far (the app, the models, the loaded modules) lives as long as the
     # process: moved out of the cycle collector's sight, it is not rescanned while a request
     # builds a large page, which halved the p99 of 1,000-row lists (bench/).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if worker is not None:
+            worker.stop(timeout=5)  # a job under way ends by itself, or is resumed at restart
+
+
+def start_job_worker(settings: Settings, engine: Engine) -> JobWorker:
+    """The provisioning worker of the embedded default: jobs run inside the API process."""
+    worker = JobWorker(engine, lambda: access_from_settings(settings, engine))
+    worker.start()
+    log.info("provisioning jobs run here, on the %s routers", settings.devices)
+    return worker

@@ -22,6 +22,13 @@ from gigalis_nms.errors import FieldProblem, InsecureSettings
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 
 
+class DeviceSource(StrEnum):
+    """Which routers provisioning jobs, drift checks and backups reach."""
+
+    INVENTORY = "inventory"  # the production routers, at their management addresses
+    LAB = "lab"  # the routers of the running lab (`gigalis lab up`)
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -53,6 +60,26 @@ class Settings(BaseSettings):
     )
     page_max: int = Field(1000, ge=1, le=100_000, description="largest page the API returns")
     log_level: str = Field("INFO", description="Python logging level")
+    # Router logins. The credentials file, when set, overrides these per platform and per
+    # host; neither is ever written to the database or the logs.
+    device_username: str | None = Field(None, description="login name on the routers")
+    device_password: SecretStr | None = Field(
+        None, description="password on the routers; a key or the credentials file is better"
+    )
+    device_key_file: Path | None = Field(None, description="SSH private key for the routers")
+    device_credentials_file: Path | None = Field(
+        None,
+        description="YAML router credentials (defaults, per platform, per host), mode 0600",
+    )
+    devices: DeviceSource = Field(
+        DeviceSource.INVENTORY, description="routers jobs work on: inventory or lab"
+    )
+    lab_runtime_dir: Path = Field(
+        Path("/run/gigalis-lab"), description="the running lab's state, with devices=lab"
+    )
+    job_worker: bool = Field(
+        True, description="run queued provisioning jobs inside `gigalis serve`"
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from gigalis_nms import __version__
-from gigalis_nms.api import audit, health, holdings, strands
+from gigalis_nms.api import audit, health, holdings, provisioning, strands
 from gigalis_nms.api.errors import install_error_handlers
 from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
 from gigalis_nms.api.wellformed import refuse_malformed_input
@@ -41,6 +41,10 @@ TAGS = [
     {"name": "cables", "description": "Fibre cables and their strands."},
     {"name": "links", "description": "Backbone links and the bandwidth held on them."},
     {"name": "circuits", "description": "Leased services and what they hold."},
+    {
+        "name": "provisioning",
+        "description": "Designs, and jobs that configure circuits on routers (staff tokens).",
+    },
     {"name": "audit", "description": "Who changed what (admin and noc tokens)."},
     {"name": "service", "description": "Health of the service itself."},
 ]
@@ -53,7 +57,7 @@ def include_v1(app: FastAPI) -> None:
     inventory = APIRouter()
     for resource in RESOURCES:
         add_resource_routes(inventory, resource)
-    for router in (inventory, holdings.router, strands.router, audit.router):
+    for router in (inventory, holdings.router, strands.router, provisioning.router, audit.router):
         app.include_router(router, prefix=V1)
 
 

@@ -9,7 +9,6 @@ import json
 import shutil
 from pathlib import Path
 
-from gigalis_nms.lab.baseconfig import render_base_config
 from gigalis_nms.lab.plan import RouterPlan
 from gigalis_nms.lab.state import LabRouter
 from gigalis_nms.lab.system import (
@@ -21,6 +20,7 @@ from gigalis_nms.lab.system import (
     start_time_of,
     tool,
 )
+from gigalis_nms.provisioning.templates import render_base
 
 DAEMONS = ("zebra", "bgpd", "isisd", "staticd")
 FRR_ACCOUNT = "frr"
@@ -46,7 +46,7 @@ def write_frr_files(router: RouterPlan) -> None:
     folder.mkdir(mode=0o750, exist_ok=True)
     files = {
         "daemons": daemons_file(router.lab.hostname),
-        "frr.conf": render_base_config(router.config),
+        "frr.conf": render_base("frr", router.config),
         "vtysh.conf": "service integrated-vtysh-config\n",
     }
     for name, text in files.items():

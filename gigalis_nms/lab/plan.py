@@ -17,14 +17,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from gigalis_nms.errors import FieldProblem, InvalidInput
-from gigalis_nms.lab.addressing import DEFAULT_IGP_METRIC, AddressPlan, plan_addresses
-from gigalis_nms.lab.baseconfig import (
-    GIGALIS_ASN,
-    BaseConfig,
-    BgpConfig,
-    InterfaceConfig,
-)
-from gigalis_nms.lab.ibgp import IbgpPeers, plan_ibgp
 from gigalis_nms.lab.layout import RuntimeLayout
 from gigalis_nms.lab.names import (
     cpe_ifnames,
@@ -36,6 +28,14 @@ from gigalis_nms.lab.names import (
 )
 from gigalis_nms.lab.network import BackboneLink, Network, Port, Router
 from gigalis_nms.lab.state import LabCpe, LabCpePort, LabLink, LabRouter, LabState
+from gigalis_nms.provisioning.addressing import DEFAULT_IGP_METRIC, AddressPlan, plan_addresses
+from gigalis_nms.provisioning.baseconfig import (
+    GIGALIS_ASN,
+    BaseConfig,
+    BgpConfig,
+    InterfaceConfig,
+)
+from gigalis_nms.provisioning.ibgp import IbgpPeers, plan_ibgp
 
 # Six sites, nine FRR routers, several rings through Nantes and Cholet.
 DEFAULT_SITES = ("NTE1", "CHO1", "CLI1", "LRY1", "MTG1", "LHB1")

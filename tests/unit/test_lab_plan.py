@@ -15,8 +15,7 @@ import pytest
 import yaml
 
 from gigalis_nms.errors import InvalidInput
-from gigalis_nms.lab import addressing, names
-from gigalis_nms.lab.baseconfig import render_base_config
+from gigalis_nms.lab import names
 from gigalis_nms.lab.network import BackboneLink, Network, Port, Router
 from gigalis_nms.lab.plan import DEFAULT_SITES, LabPlan, PortKind, plan_lab
 from gigalis_nms.lab.state import (
@@ -28,6 +27,8 @@ from gigalis_nms.lab.state import (
     write_record,
 )
 from gigalis_nms.lab.wiring import root_lines, router_lines
+from gigalis_nms.provisioning import addressing
+from gigalis_nms.provisioning.templates import render_base
 
 INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 RUNTIME = Path("/run/gigalis-lab")
@@ -263,7 +264,7 @@ def test_a_lab_without_core_still_has_two_reflectors() -> None:
 
 def test_base_config_renders_isis_before_interfaces(default_lab: LabPlan) -> None:
     router = next(r for r in default_lab.routers if r.lab.hostname == "nte1-cr1")
-    text = render_base_config(router.config)
+    text = render_base("frr", router.config)
     assert text.startswith("frr defaults traditional\nhostname nte1-cr1\n")
     assert "ip forwarding\nipv6 forwarding\n" in text
     assert text.index("router isis GIGALIS") < text.index("interface eth3")

@@ -1,6 +1,5 @@
-"""Addresses of the backbone, computed over the whole inventory so that a router gets the
-same addresses in a two-site lab, in the whole-network lab and (issue 4) in production
-provisioning.
+"""The Gigalis address plan, computed over the whole inventory so that a router gets the
+same addresses in production, in the whole-network lab and in a two-site lab.
 
 - Loopbacks by device order (hostnames sorted, N from 1): 192.0.2.N/32 and 2001:db8::N/128,
   where the IPv6 N is written with the same digits as the IPv4 one (2001:db8::45 beside
@@ -17,9 +16,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gigalis_nms.errors import InvalidInput
-from gigalis_nms.lab.network import Network
+
+if TYPE_CHECKING:
+    # The inventory as the lab reads it; imported for its type only, as the lab imports this
+    # module.
+    from gigalis_nms.lab.network import Network
 
 LOOPBACK_V4 = ipaddress.IPv4Network("192.0.2.0/24")
 LOOPBACK_V6_PREFIX = "2001:db8::"

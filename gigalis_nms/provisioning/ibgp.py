@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from gigalis_nms.lab.network import BackboneLink, Router
+if TYPE_CHECKING:
+    # Imported for their types only, as the lab imports this module.
+    from gigalis_nms.lab.network import BackboneLink, Router
 
 REFLECTOR_ROLE = "core"
 REFLECTORS_PER_CLIENT = 2

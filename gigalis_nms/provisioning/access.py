@@ -1,0 +1,103 @@
+"""Where jobs, drift checks and backups reach devices: the production routers of the
+inventory, or the routers of the running lab.
+
+Both give a Nornir over the wanted hosts (built by the Gigalis inventory plugin) and the
+base configuration those routers are meant to run: for production, the one computed from the
+whole inventory; for the lab, exactly the one the lab built (its iBGP plan covers only the
+routers that are up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nornir import InitNornir
+from nornir.core import Nornir
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gigalis_nms.errors import InvalidInput
+from gigalis_nms.lab.state import LabState, read_lab_state
+from gigalis_nms.provisioning.devices import NAPALM_CONNECTION
+from gigalis_nms.provisioning.render import BaseConfigs, lab_base_configs, production_base_configs
+from gigalis_nms.settings import DeviceSource, Settings
+
+INVENTORY_PLUGIN = "GigalisInventory"
+# Enough parallel sessions for a large job without opening hundreds of SSH connections.
+MAX_WORKERS = 50
+
+
+def _init_nornir(options: dict[str, object], workers: int, timeout: int | None = None) -> Nornir:
+    nornir = InitNornir(
+        runner={
+            "plugin": "threaded",
+            "options": {"num_workers": max(1, min(workers, MAX_WORKERS))},
+        },
+        inventory={"plugin": INVENTORY_PLUGIN, "options": options},
+        # Nornir's own logging writes nornir.log into the working folder; ours goes to the
+        # service's log instead.
+        logging={"enabled": False},
+    )
+    if timeout is not None:
+        # NAPALM's own timeout, for each device's session: how long a device that stopped
+        # answering holds a job up before it counts as failed.
+        for host in nornir.inventory.hosts.values():
+            connection = host.connection_options[NAPALM_CONNECTION]
+            connection.extras = {**(connection.extras or {}), "timeout": timeout}
+    return nornir
+
+
+@dataclass(frozen=True)
+class InventoryAccess:
+    """The production routers, with credentials from the settings or the secret file."""
+
+    database_url: str
+    credentials_file: Path | None = None
+
+    def nornir(self, hostnames: Sequence[str]) -> Nornir:
+        options: dict[str, object] = {
+            "database_url": self.database_url,
+            "devices": list(hostnames),
+        }
+        if self.credentials_file is not None:
+            options["credentials_file"] = str(self.credentials_file)
+        return _init_nornir(options, len(hostnames))
+
+    def base_configs(self, session: Session) -> BaseConfigs:
+        return production_base_configs(session)
+
+
+@dataclass(frozen=True)
+class LabAccess:
+    """The routers of the running lab, over SSH on its management network."""
+
+    database_url: str
+    state: LabState
+    timeout: int | None = None  # seconds; NAPALM's default (60) when None
+
+    def nornir(self, hostnames: Sequence[str]) -> Nornir:
+        options: dict[str, object] = {
+            "database_url": self.database_url,
+            "devices": list(hostnames),
+            "lab_runtime_dir": self.state.runtime_dir,
+        }
+        return _init_nornir(options, len(hostnames), self.timeout)
+
+    def base_configs(self, session: Session) -> BaseConfigs:
+        return lab_base_configs(session, self.state)
+
+
+def access_from_settings(settings: Settings, engine: Engine) -> InventoryAccess | LabAccess:
+    """The routers the settings name (``GIGALIS_DEVICES``): production's, or the lab's."""
+    url = engine.url.render_as_string(hide_password=False)
+    if settings.devices is DeviceSource.LAB:
+        state = read_lab_state(settings.lab_runtime_dir)
+        if state is None:
+            raise InvalidInput.of(
+                "GIGALIS_DEVICES",
+                f"lab: no lab is up (no state in {settings.lab_runtime_dir}); `gigalis lab up`",
+            )
+        return LabAccess(url, state)
+    return InventoryAccess(url, settings.device_credentials_file)

@@ -1,0 +1,156 @@
+"""The device side of a job: Nornir tasks that load, compare, commit, confirm and roll back
+configuration on many routers at once through NAPALM, with each device's outcome kept as
+data (:class:`DeviceResult`) rather than raised.
+
+Commits are made all-or-nothing across devices in two phases. Every device first commits
+with a *revert timer* (NAPALM's ``revert_in``: the router undoes the commit by itself unless
+it is confirmed in time); only when every device has committed are the commits confirmed.
+If any device fails, those that committed are rolled back at once. And if the process
+running the job dies between the two phases, the routers still come back to their previous
+configuration on their own when the timer fires.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from napalm.base import NetworkDriver
+from nornir.core import Nornir
+from nornir.core.task import AggregatedResult, Result, Task
+from sqlmodel import Session
+
+from gigalis_nms.provisioning.base import BaseConfigs
+
+logger = logging.getLogger(__name__)
+
+NAPALM_CONNECTION = "napalm"  # the name nornir_napalm registers its connection plugin under
+# Long enough for the slowest device of a large job to commit, short enough that a crashed
+# job does not leave a half-configured network for long.
+REVERT_AFTER_SECONDS = 120
+
+
+class JobAccess(Protocol):
+    """Where a job, a drift check or a backup runs: a Nornir over the named routers, and the
+    base configuration those routers are meant to run."""
+
+    def nornir(self, hostnames: Sequence[str]) -> Nornir: ...
+
+    def base_configs(self, session: Session) -> BaseConfigs: ...
+
+
+@dataclass(frozen=True)
+class DeviceResult:
+    hostname: str
+    ok: bool
+    value: Any = None  # the task's result: the diff for prepare, nothing for the others
+    error: str | None = None
+
+
+Progress = Callable[[str, bool], None]  # (hostname, ok) once per device done
+
+
+def _device(task: Task) -> NetworkDriver:
+    connection: NetworkDriver = task.host.get_connection(NAPALM_CONNECTION, task.nornir.config)
+    return connection
+
+
+def _has_pending_commit(device: NetworkDriver) -> bool:
+    try:
+        return bool(device.has_pending_commit())
+    except NotImplementedError:
+        return False
+
+
+def prepare_task(task: Task, configs: Mapping[str, str]) -> Result:
+    """Load the intended configuration as the candidate and return the diff; an empty diff
+    discards the candidate, so that nothing is left pending on the device."""
+    device = _device(task)
+    if _has_pending_commit(device):
+        # A commit of an interrupted run is waiting for its confirmation: undo it now rather
+        # than let its timer fire in the middle of this run.
+        logger.warning("%s: rolling back a commit left unconfirmed", task.host.name)
+        device.rollback()
+    device.load_replace_candidate(config=configs[task.host.name])
+    diff = device.compare_config()
+    if not diff:
+        device.discard_config()
+    return Result(host=task.host, result=diff)
+
+
+def discard_task(task: Task) -> Result:
+    _device(task).discard_config()
+    return Result(host=task.host)
+
+
+def commit_task(task: Task, message: str) -> Result:
+    """Commit with a revert timer where the driver has one; the result says which."""
+    device = _device(task)
+    try:
+        device.commit_config(message=message, revert_in=REVERT_AFTER_SECONDS)
+        return Result(host=task.host, result="pending")
+    except NotImplementedError:
+        device.commit_config(message=message)
+        return Result(host=task.host, result="committed")
+
+
+def confirm_task(task: Task) -> Result:
+    _device(task).confirm_commit()
+    return Result(host=task.host)
+
+
+def rollback_task(task: Task) -> Result:
+    _device(task).rollback()
+    return Result(host=task.host)
+
+
+def get_running_task(task: Task) -> Result:
+    config = _device(task).get_config(retrieve="running")
+    return Result(host=task.host, result=config["running"])
+
+
+def _reason(result: Result) -> str:
+    exception = result.exception
+    if exception is None:
+        return str(result.result)[:500]
+    text = str(exception).strip() or type(exception).__name__
+    return f"{type(exception).__name__}: {text}"[:1000]
+
+
+def run_on(
+    nornir: Nornir,
+    hostnames: Collection[str],
+    task: Callable[..., Result],
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> dict[str, DeviceResult]:
+    """Run ``task`` on ``hostnames`` in parallel; one result per host, failures included."""
+    if not hostnames:
+        return {}
+    wanted = set(hostnames)
+    nornir.data.reset_failed_hosts()
+    aggregated: AggregatedResult = nornir.filter(filter_func=lambda h: h.name in wanted).run(
+        task=task, raise_on_error=False, on_failed=True, **kwargs
+    )
+    results: dict[str, DeviceResult] = {}
+    for hostname in sorted(wanted):
+        multi = aggregated.get(hostname)
+        if multi is None:
+            results[hostname] = DeviceResult(hostname, False, error="not in the Nornir inventory")
+        elif multi.failed:
+            failed = next((r for r in multi if r.failed), multi[0])
+            results[hostname] = DeviceResult(hostname, False, error=_reason(failed))
+        else:
+            results[hostname] = DeviceResult(hostname, True, value=multi[0].result)
+        if progress is not None:
+            progress(hostname, results[hostname].ok)
+        if not results[hostname].ok:
+            logger.warning("%s: %s failed: %s", hostname, task.__name__, results[hostname].error)
+    return results
+
+
+def missing_hosts(nornir: Nornir, hostnames: Sequence[str]) -> list[str]:
+    """The hostnames the Nornir inventory does not know (not reachable by this job)."""
+    return [name for name in hostnames if name not in nornir.inventory.hosts]

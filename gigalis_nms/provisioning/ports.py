@@ -1,0 +1,255 @@
+"""Customer ports for circuit ends that were ordered without one.
+
+A port can take a circuit end when it is enabled, physical (not a loopback or a virtual
+interface), on an active router at the end's site, fast enough for the circuit (or of unknown
+speed), ends no backbone link, and hands off to the circuit's operator or to nobody. A port
+hands off to an operator when its description names the operator's ARCEP code ("NNI ORNG"),
+the convention of ``inventory/`` that the lab also follows to plug the operator's CPE in;
+another operator's hand-off is never taken, since it is cabled to that operator.
+
+- A port-based end (the circuit carries no VLAN) takes a whole port: one that no VLAN is
+  held on and that ends no other circuit still in service.
+- A VLAN-based end (the other end has a VLAN; an end without a port has none) shares the
+  operator's hand-off, where it holds the other end's VLAN if free there, else the lowest
+  free one; failing that, it takes a whole spare port with the other end's VLAN.
+
+The operator's own hand-offs come first, then the slowest port that is fast enough (so a
+100 Gb/s port is not spent on 1 Gb/s), then router and port names in natural order.
+
+Two designs must not take one port. A VLAN held twice is refused by the database; a whole
+port is not held by any row, so designs lock the port's row before taking it and check it
+again (a design skips a port another design has locked rather than wait for it). Circuits
+created by hand take no such lock: one made on a port while a design takes it can end up
+sharing it, since no holding row makes the database refuse a port-based end twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from gigalis_nms.db.listing import execute_core
+from gigalis_nms.errors import Conflict
+from gigalis_nms.inventory.enums import (
+    CircuitStatus,
+    DeviceStatus,
+    InterfaceType,
+    OrganisationKind,
+)
+from gigalis_nms.inventory.models import Circuit
+from gigalis_nms.inventory.tables import (
+    CIRCUIT,
+    DEVICE,
+    INTERFACE,
+    LINK,
+    ORGANISATION,
+    SITE,
+    VLAN_HOLDING,
+)
+
+# VLAN 1 is the default, often untagged, VLAN of most platforms: never handed to a customer.
+FIRST_CUSTOMER_VLAN = 2
+LAST_VLAN = 4094
+NOT_A_PORT = (InterfaceType.LOOPBACK, InterfaceType.VIRTUAL)
+
+
+@dataclass(frozen=True)
+class CandidatePort:
+    interface_id: int
+    hostname: str
+    name: str
+    speed_mbps: int | None
+    own_handoff: bool  # hands off to the circuit's operator
+
+    def rank(self) -> tuple[Any, ...]:
+        unknown_speed = self.speed_mbps is None
+        return (
+            not self.own_handoff,
+            unknown_speed,
+            self.speed_mbps or 0,
+            natural_key(self.hostname),
+            natural_key(self.name),
+        )
+
+
+@dataclass(frozen=True)
+class EndPort:
+    """The port (and VLAN, for a VLAN-based end) chosen for a circuit end."""
+
+    interface_id: int
+    hostname: str
+    name: str
+    vlan: int | None
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Names with their numbers compared as numbers.
+
+    >>> sorted(["eth10", "eth2", "xe-0/0/10", "xe-0/0/9"], key=natural_key)
+    ['eth2', 'eth10', 'xe-0/0/9', 'xe-0/0/10']
+    """
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def handoff_operator(description: str | None, operator_codes: frozenset[str]) -> str | None:
+    """The operator a port hands off to: the first word of its description that is an
+    operator's code, as the lab reads it too (``gigalis_nms.lab.names.operator_of``).
+
+    >>> handoff_operator("NNI ORNG", frozenset({"ORNG", "SFRB"}))
+    'ORNG'
+    >>> handoff_operator("spare", frozenset({"ORNG"})) is None
+    True
+    """
+    words = (description or "").split()
+    return next((word for word in words if word in operator_codes), None)
+
+
+def choose_end_port(
+    session: Session, circuit: Circuit, end: str, *, vlan: int | None, taken: set[int]
+) -> EndPort:
+    """A port at the ``end`` ("a" or "z") site of ``circuit``, locked for this transaction;
+    ``vlan`` is the VLAN wanted for a VLAN-based end, None for a port-based one; ``taken``
+    are ports this design already uses. Conflict naming ``<end>_site_id`` when there is none.
+    """
+    candidates = [
+        port for port in _candidates(session, circuit, end) if port.interface_id not in taken
+    ]
+    for port in sorted(candidates, key=CandidatePort.rank):
+        chosen = _take(session, port, vlan)
+        if chosen is not None:
+            return chosen
+    site = _site_code(session, getattr(circuit, f"{end}_site_id"))
+    kind = "VLAN-based" if vlan is not None else "port-based"
+    raise Conflict.of(
+        f"{end}_site_id",
+        f"no free port at site {site} for a {kind} end of {circuit.bandwidth_mbps} Mb/s: "
+        "none is enabled, fast enough, on an active router, off the backbone, and unused by "
+        "other circuits and operators",
+    )
+
+
+def _take(session: Session, port: CandidatePort, vlan: int | None) -> EndPort | None:
+    """The port with its VLAN, locked; None when another design holds it or it is no longer
+    free. The operator's hand-off is waited for when busy, since it is shared by VLANs; a
+    whole port is skipped, so that two designs never wait on each other's ports."""
+    if not _lock(session, port.interface_id, wait=vlan is not None and port.own_handoff):
+        return None
+    if _ends_port_based_circuit(session, port):
+        return None
+    if vlan is None or not port.own_handoff:
+        if not _is_wholly_free(session, port.interface_id):
+            return None
+        return EndPort(port.interface_id, port.hostname, port.name, vlan)
+    free = _free_vlan(session, port.interface_id, vlan)
+    if free is None:
+        return None
+    return EndPort(port.interface_id, port.hostname, port.name, free)
+
+
+def _lock(session: Session, interface_id: int, *, wait: bool) -> bool:
+    # FOR NO KEY UPDATE: designs exclude each other, while other transactions can still
+    # insert rows referring to the port. SQLite takes no row locks: its transactions are
+    # already serialized from BEGIN IMMEDIATE.
+    query = (
+        sa.select(INTERFACE.c.id)
+        .where(INTERFACE.c.id == interface_id)
+        .with_for_update(key_share=True, skip_locked=not wait)
+    )
+    return execute_core(session, query).first() is not None
+
+
+def _candidates(session: Session, circuit: Circuit, end: str) -> list[CandidatePort]:
+    backbone = sa.union(sa.select(LINK.c.a_interface_id), sa.select(LINK.c.z_interface_id))
+    query = (
+        sa.select(
+            INTERFACE.c.id,
+            INTERFACE.c.name,
+            INTERFACE.c.speed_mbps,
+            INTERFACE.c.description,
+            DEVICE.c.hostname,
+        )
+        .join(DEVICE, DEVICE.c.id == INTERFACE.c.device_id)
+        .where(
+            DEVICE.c.site_id == getattr(circuit, f"{end}_site_id"),
+            DEVICE.c.status == DeviceStatus.ACTIVE,
+            INTERFACE.c.enabled.is_(True),
+            INTERFACE.c.type.not_in(NOT_A_PORT),
+            INTERFACE.c.id.not_in(backbone),
+            sa.or_(
+                INTERFACE.c.speed_mbps.is_(None),
+                INTERFACE.c.speed_mbps >= circuit.bandwidth_mbps,
+            ),
+        )
+    )
+    codes = _operator_codes(session)
+    own = _arcep_code(session, circuit.operator_id)
+    candidates = []
+    for row in execute_core(session, query):
+        hands_off_to = handoff_operator(row.description, codes)
+        if hands_off_to is not None and hands_off_to != own:
+            continue
+        candidates.append(
+            CandidatePort(row.id, row.hostname, row.name, row.speed_mbps, hands_off_to is not None)
+        )
+    return candidates
+
+
+def _operator_codes(session: Session) -> frozenset[str]:
+    query = sa.select(ORGANISATION.c.arcep_code).where(
+        ORGANISATION.c.kind == OrganisationKind.OPERATOR, ORGANISATION.c.arcep_code.is_not(None)
+    )
+    return frozenset(execute_core(session, query).scalars())
+
+
+def _arcep_code(session: Session, organisation_id: int) -> str | None:
+    query = sa.select(ORGANISATION.c.arcep_code).where(ORGANISATION.c.id == organisation_id)
+    code: str | None = execute_core(session, query).scalar_one_or_none()
+    return code
+
+
+def _in_service() -> sa.ColumnElement[bool]:
+    return CIRCUIT.c.status != CircuitStatus.TERMINATED
+
+
+def _ends_port_based_circuit(session: Session, port: CandidatePort) -> bool:
+    """Whether a circuit in service has the whole port (an end there without VLAN)."""
+    query = sa.select(CIRCUIT.c.id).where(
+        _in_service(),
+        sa.or_(
+            sa.and_(CIRCUIT.c.a_interface_id == port.interface_id, CIRCUIT.c.a_vlan.is_(None)),
+            sa.and_(CIRCUIT.c.z_interface_id == port.interface_id, CIRCUIT.c.z_vlan.is_(None)),
+        ),
+    )
+    return execute_core(session, query.limit(1)).first() is not None
+
+
+def _is_wholly_free(session: Session, interface_id: int) -> bool:
+    """No VLAN is held on the port and no circuit in service ends there."""
+    held = sa.select(VLAN_HOLDING.c.id).where(VLAN_HOLDING.c.interface_id == interface_id)
+    ending = sa.select(CIRCUIT.c.id).where(
+        _in_service(),
+        sa.or_(CIRCUIT.c.a_interface_id == interface_id, CIRCUIT.c.z_interface_id == interface_id),
+    )
+    query = sa.select(sa.or_(sa.exists(held), sa.exists(ending)))
+    return not execute_core(session, query).scalar_one()
+
+
+def _free_vlan(session: Session, interface_id: int, wanted: int) -> int | None:
+    """``wanted`` if no one holds it on the port, else the lowest free customer VLAN."""
+    query = sa.select(VLAN_HOLDING.c.vlan).where(VLAN_HOLDING.c.interface_id == interface_id)
+    held = set(execute_core(session, query).scalars())
+    if wanted not in held:
+        return wanted
+    return next(
+        (vlan for vlan in range(FIRST_CUSTOMER_VLAN, LAST_VLAN + 1) if vlan not in held), None
+    )
+
+
+def _site_code(session: Session, site_id: int) -> str:
+    query = sa.select(SITE.c.code).where(SITE.c.id == site_id)
+    code: str = execute_core(session, query).scalar_one()
+    return code

@@ -1,0 +1,70 @@
+"""The job worker: a thread that runs queued provisioning jobs, one at a time, inside
+`gigalis serve` (the embedded default) or in any process that starts one.
+
+At start it recovers what a previous process left running (see
+:func:`~gigalis_nms.provisioning.jobs.recover_interrupted_jobs`); then it takes the oldest
+queued job whenever it is woken up (a job was queued through the API) or every
+``poll_seconds`` (a job was queued by another process). Several workers on one database are
+safe: a job is claimed under a row lock, and a worker that loses the race moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from gigalis_nms.errors import Conflict
+from gigalis_nms.provisioning.jobs import next_queued_job, recover_interrupted_jobs
+from gigalis_nms.provisioning.run import JobAccess, run_job
+
+logger = logging.getLogger(__name__)
+
+
+class JobWorker:
+    def __init__(
+        self, engine: Engine, access: Callable[[], JobAccess], *, poll_seconds: float = 5.0
+    ) -> None:
+        self._engine = engine
+        self._access = access  # asked at each job: the lab may have been rebuilt meanwhile
+        self._poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="provisioning-worker", daemon=True)
+
+    def start(self) -> None:
+        recovered = recover_interrupted_jobs(self._engine, actor="worker:recovery")
+        if recovered:
+            logger.warning("jobs %s were left running by a stopped process", recovered)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop taking jobs; the job under way, if any, runs to its end first."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def run_queued(self) -> int:
+        """Run every queued job now; how many ran."""
+        ran = 0
+        while not self._stop.is_set() and (job_id := next_queued_job(self._engine)) is not None:
+            try:
+                run_job(self._engine, job_id, self._access())
+                ran += 1
+            except Conflict:
+                continue  # another worker claimed it first
+        return ran
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_queued()
+            except Exception:  # the worker outlives any one job's unexpected failure
+                logger.exception("provisioning worker: a job could not be run")
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()
