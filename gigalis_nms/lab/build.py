@@ -58,6 +58,10 @@ DAEMON_READY_TIMEOUT = 10.0
 Progress = Callable[[str], None]
 
 
+# /proc/sys/net shows the sysctls of the namespace the reading process is in.
+FORWARDING_SYSCTLS = ("ipv4/ip_forward", "ipv6/conf/all/forwarding")
+
+
 def lab_up(
     engine: Engine,
     sites: Sequence[str] | None,
@@ -165,6 +169,7 @@ class LabBuild:
         for router in self.plan.state.routers:
             Path(router.uts_file).touch()
             run([tool("unshare"), f"--uts={router.uts_file}", tool("hostname"), router.hostname])
+            enable_forwarding(router.netns)
 
     def cable(self) -> None:
         self.tell(f"cabling {len(self.plan.state.links)} backbone links and the CPEs")
@@ -219,3 +224,10 @@ class LabBuild:
                     "daemons", f"sshd or lldpd not ready in {DAEMON_READY_TIMEOUT:g} s on {late}"
                 )
             sleep(0.1)
+
+
+def enable_forwarding(netns: str) -> None:
+    """Routers forward: a new namespace does not. Set on the host as on a production router,
+    not by FRR's `ip forwarding`, which FRR never prints back (see frr/base.j2)."""
+    script = " && ".join(f"echo 1 > /proc/sys/net/{key}" for key in FORWARDING_SYSCTLS)
+    run([tool("ip"), "netns", "exec", netns, "sh", "-c", script])

@@ -71,7 +71,7 @@ class FrrDriver(NetworkDriver):
 
     ``optional_args``: ``transport`` ("ssh" or "netns"), ``key_file``, ``known_hosts_file``,
     ``port``, ``sudo``, ``pathspace``, ``state_dir``, ``lldpd_socket``, ``netns``,
-    ``uts_file``; see the package documentation.
+    ``uts_file``, ``vlan_mode``; see the package documentation.
     """
 
     def __init__(
@@ -117,7 +117,7 @@ class FrrDriver(NetworkDriver):
             transport.close()
             raise
         self._router = router
-        self._session = ConfigSession(router, self.files)
+        self._session = ConfigSession(router, self.files, self.options.vlan_mode)
         log.info("%s: connected over %s", self.hostname, self.options.transport)
 
     def close(self) -> None:

@@ -25,74 +25,25 @@ import dataclasses
 import difflib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from gigalis_nms.devices.frr.kernel_model import (
+    MANAGED_KINDS,
+    VXLAN_PORT,
+    Bridge,
+    EmulatedVlan,
+    KernelIntent,
+    KernelObject,
+    KernelObjects,
+    KernelState,
+    Port,
+    Vlan,
+    Vxlan,
+)
 from gigalis_nms.errors import FieldProblem, InvalidInput
 
-# The VXLAN port IANA assigned; Linux's own default (8472) predates it and no peer expects it.
-VXLAN_PORT = 4789
-MANAGED_KINDS = ("bridge", "vlan", "vxlan")
 _MAX_NAME = 15  # bytes: IFNAMSIZ - 1
-
-
-@dataclass(frozen=True)
-class Bridge:
-    name: str
-    mtu: int | None = None
-    master: None = None  # a bridge is never a port of another bridge here
-
-
-@dataclass(frozen=True)
-class Vlan:
-    name: str
-    parent: str
-    vlan_id: int
-    master: str | None = None
-    mtu: int | None = None
-
-
-@dataclass(frozen=True)
-class Vxlan:
-    name: str
-    vni: int
-    local: str
-    remote: str | None = None
-    dstport: int = VXLAN_PORT
-    learning: bool = True
-    master: str | None = None
-    mtu: int | None = None
-
-
-@dataclass(frozen=True)
-class Port:
-    """A link the driver did not create (a physical port) attached to a managed bridge."""
-
-    name: str
-    master: str
-
-
-KernelObject = Bridge | Vlan | Vxlan | Port
-KernelObjects = dict[str, KernelObject]
-
-
-@dataclass(frozen=True)
-class KernelIntent:
-    """A parsed kernel section: its objects, and the line of the document each one is on."""
-
-    objects: KernelObjects
-    lines: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class KernelState:
-    """What ``ip -j -d link show`` says: the managed objects, every link's name (needed to
-    check that a VLAN's parent or a port exists) and the loopback links."""
-
-    objects: KernelObjects
-    links: frozenset[str]
-    loopbacks: frozenset[str] = frozenset()
 
 
 class KernelSectionError(InvalidInput):
@@ -273,9 +224,9 @@ def check_references(
     than a link-local one (``addresses``, by link name), which would stop answering there;
     the management session may well be using it. Each problem names its line."""
     result = expected_objects(actual.objects, intent.objects, replace=replace)
-    unmanaged = actual.links - {
-        name for name, obj in actual.objects.items() if not isinstance(obj, Port)
-    }
+    # An emulated VLAN link is the driver's even when broken (then it is not an object).
+    managed = {name for name, obj in actual.objects.items() if not isinstance(obj, Port)}
+    unmanaged = actual.links - managed - set(actual.emulated)
     problems: list[FieldProblem] = []
     for obj in intent.objects.values():
         where = f"line {intent.lines[obj.name]}" if obj.name in intent.lines else None
@@ -295,6 +246,17 @@ def _reference_problems(
         problems.append(f"master {obj.master} is not a bridge")
     if isinstance(obj, Vlan) and obj.parent not in unmanaged and obj.parent not in result:
         problems.append(f"parent link {obj.parent} does not exist")
+    if isinstance(obj, Vlan):
+        # The kernel refuses a second link of one VLAN on one parent (an emulated one would
+        # take the first one's frames): said at load rather than half-way through a commit.
+        twins = [
+            other.name
+            for other in result.values()
+            if isinstance(other, Vlan)
+            and other.name != obj.name
+            and (other.parent, other.vlan_id) == (obj.parent, obj.vlan_id)
+        ]
+        problems += [f"VLAN {obj.vlan_id} of {obj.parent} is link {name} already" for name in twins]
     if isinstance(obj, Port) and obj.name not in unmanaged:
         problems.append("a port must be an existing link the driver does not manage")
     if not isinstance(obj, Port) and obj.name in unmanaged:
@@ -320,17 +282,24 @@ def _port_problems(
 # --- reading the actual state ---------------------------------------------------------------
 
 
-def parse_kernel_state(links: list[dict[str, Any]]) -> KernelState:
-    """The managed objects among the links of ``ip -j -d link show``."""
+def parse_kernel_state(
+    links: list[dict[str, Any]], emulated: Mapping[str, EmulatedVlan] | None = None
+) -> KernelState:
+    """The managed objects among the links of ``ip -j -d link show``. The veths of the
+    ``emulated`` VLAN links (``vlan_emulation.read_emulated_vlans``) stand for VLAN links
+    when intact, and for nothing else in any case: not a bridge port, for one."""
+    emulated = dict(emulated or {})
     objects: KernelObjects = {}
     for link in links:
-        obj = _object_of(link)
+        obj = None if link["ifname"] in emulated else _object_of(link)
         if obj is not None:
             objects[obj.name] = obj
+    objects |= {name: link.vlan for name, link in emulated.items() if link.intact}
     return KernelState(
         objects,
         frozenset(link["ifname"] for link in links),
         frozenset(link["ifname"] for link in links if link.get("link_type") == "loopback"),
+        emulated,
     )
 
 
@@ -434,7 +403,7 @@ def expected_objects(
             and wanted.mtu is None
             and current is not None
             and not isinstance(current, Port)
-            and not _must_recreate(current, wanted)
+            and not must_recreate(current, wanted)
         ):
             result[name] = dataclasses.replace(wanted, mtu=current.mtu)
         else:
@@ -451,7 +420,7 @@ def _creation_attributes(obj: KernelObject) -> tuple[object, ...]:
     return ()
 
 
-def _must_recreate(current: KernelObject, wanted: KernelObject) -> bool:
+def must_recreate(current: KernelObject, wanted: KernelObject) -> bool:
     return type(current) is not type(wanted) or (
         _creation_attributes(current) != _creation_attributes(wanted)
     )
@@ -478,13 +447,20 @@ def _depths(objects: KernelObjects) -> dict[str, int]:
     return depths
 
 
-def plan_kernel_changes(actual: KernelObjects, expected: KernelObjects) -> list[str]:
-    """The ``ip -batch`` lines that turn the actual managed objects into the expected ones."""
+def plan_kernel_changes(
+    actual: KernelObjects,
+    expected: KernelObjects,
+    *,
+    add_vlan: Callable[[Vlan], list[str]] | None = None,
+) -> list[str]:
+    """The ``ip -batch`` lines that turn the actual managed objects into the expected ones.
+    ``add_vlan`` gives the lines that create a VLAN link, in place of ``link add … type
+    vlan`` (the emulation's, on a kernel without 802.1Q)."""
     removed = [obj for name, obj in actual.items() if name not in expected]
     added = [obj for name, obj in expected.items() if name not in actual]
     kept = [(actual[name], obj) for name, obj in expected.items() if name in actual]
     for current, wanted in kept:
-        if _must_recreate(current, wanted):
+        if must_recreate(current, wanted):
             removed.append(current)
             added.append(wanted)
     recreated = {obj.name for obj in added}
@@ -497,7 +473,11 @@ def plan_kernel_changes(actual: KernelObjects, expected: KernelObjects) -> list[
 
     batch = [f"link set dev {obj.name} nomaster" for obj in removed if isinstance(obj, Port)]
     batch += [f"link del dev {obj.name}" for obj in by_old_depth if not isinstance(obj, Port)]
-    batch += [_add_command(obj) for obj in by_new_depth if not isinstance(obj, Port)]
+    for obj in by_new_depth:
+        if isinstance(obj, Vlan) and add_vlan is not None:
+            batch += add_vlan(obj)
+        elif not isinstance(obj, Port):
+            batch.append(_add_command(obj))
     batch += [_master_command(obj.name, obj.master) for obj in by_new_depth if obj.master]
     for old, new in changed:
         batch += _settings_commands(old, new)
@@ -569,9 +549,9 @@ _BATCH_FAILED = re.compile(r"^Command failed (?P<file>\S+):(?P<line>\d+)\s*$", r
 _BATCH_OBJECT = re.compile(r"\b(?:dev|name) (?P<name>\S+)")
 
 
-def explain_batch_failure(batch: list[str], output: str) -> str:
-    """``ip -batch``'s complaint, with each failing line of the batch and the link it is
-    about, rather than ``Command failed -:2``.
+def explain_batch_failure(batch: list[str], output: str, tool: str = "ip") -> str:
+    """``ip -batch``'s complaint (or ``tool``'s: tc's reads alike), with each failing line of
+    the batch and the link it is about, rather than ``Command failed -:2``.
 
     >>> explain_batch_failure(
     ...     ["link add name br1 type bridge", "link set dev lo master br1"],
@@ -592,10 +572,10 @@ def explain_batch_failure(batch: list[str], output: str) -> str:
         subject = _BATCH_OBJECT.search(command)
         who = f"{subject['name']}: " if subject else ""
         why = "; ".join(reasons) or "no reason given"
-        failures.append(f"{who}`{command}` (line {number} of the ip batch): {why}")
+        failures.append(f"{who}`{command}` (line {number} of the {tool} batch): {why}")
         reasons = []
     if not failures:
-        return "; ".join(reasons) or "ip -batch failed without a reason"
+        return "; ".join(reasons) or f"{tool} -batch failed without a reason"
     return "; ".join(failures)
 
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 DEFAULT_STATE_DIR = "/var/lib/gigalis-frr"
+# How VLAN links are made: "native" (802.1Q), "emulated" (veth, tc and eBPF, for a kernel
+# without 802.1Q), or "auto": the router's kernel is asked. See vlan_emulation.
+VlanMode = Literal["auto", "native", "emulated"]
+VLAN_MODES: tuple[VlanMode, ...] = ("auto", "native", "emulated")
 
 # Nornir's NAPALM plugin passes ssh_config_file to every driver; an exec-channel transport has
 # no use for OpenSSH's client configuration, so it is accepted and ignored.
@@ -27,6 +31,7 @@ class DriverOptions:
     pathspace: str | None = None
     state_dir: str = DEFAULT_STATE_DIR
     lldpd_socket: str | None = None
+    vlan_mode: VlanMode = "auto"
 
 
 def parse_optional_args(optional_args: Mapping[str, Any] | None) -> DriverOptions:
@@ -93,3 +98,7 @@ def _check(options: DriverOptions) -> None:
         raise ValueError(f"optional_args: port: {options.port!r} is not a TCP port")
     if not options.state_dir.startswith("/"):
         raise ValueError(f"optional_args: state_dir: {options.state_dir!r} is not absolute")
+    if options.vlan_mode not in VLAN_MODES:
+        raise ValueError(
+            f"optional_args: vlan_mode: {options.vlan_mode!r} is not one of {', '.join(VLAN_MODES)}"
+        )

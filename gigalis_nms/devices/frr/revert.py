@@ -18,13 +18,19 @@ from gigalis_nms.devices.frr.router import StateFiles
 
 
 def render_revert_script(
-    files: StateFiles, pathspace: str | None, delay: int, forget: Iterable[str] = ()
+    files: StateFiles,
+    pathspace: str | None,
+    delay: int,
+    forget: Iterable[str] = (),
+    *,
+    filters: bool = False,
 ) -> str:
     """``sh revert.sh arm`` starts the timer in its own session and returns once it has
     written its pid; a confirmation renames the pending marker away and kills that pid. The
     delay counts from then: before the change is applied. ``forget`` names the interface
     stanzas the commit adds, which frr-reload leaves behind empty once their links are gone
-    (see ``session.ConfigSession._forget``)."""
+    (see ``session.ConfigSession._forget``). ``filters``: the kernel's way back also has tc
+    batches around its ip batch (emulated VLAN links, see ``vlan_emulation``)."""
     reload_argv = commands.frr_reload(pathspace, files.before_commit_frr, apply=True)
     startup = commands.startup_config_path(pathspace)
     forget_lines = "".join(
@@ -40,6 +46,17 @@ def render_revert_script(
         "backup": quote(files.startup_before_commit),
         "startup": quote(startup),
     }
+    kernel = f"""    if [ -s {q["batch"]} ]; then
+        ip -force -batch {q["batch"]}
+    fi
+"""
+    if filters:
+        before, after = quote(files.revert_filters_before), quote(files.revert_filters_after)
+        kernel = (
+            f"    if [ -s {before} ]; then\n        tc -force -batch {before}\n    fi\n"
+            f"{kernel}"
+            f"    if [ -s {after} ]; then\n        tc -force -batch {after}\n    fi\n"
+        )
     return f"""#!/bin/sh
 # Written by the Gigalis NMS FRR driver for one commit. If that commit is not confirmed
 # within {delay} seconds, put back the configuration the router ran before it.
@@ -69,11 +86,8 @@ wait)
     trap '' TERM
     echo "$(date -Is) commit not confirmed within {delay} s: reverting"
     {_shell(reload_argv)}
-    if [ -s {q["batch"]} ]; then
-        ip -force -batch {q["batch"]}
-    fi
-{forget_lines}    # frr-reload ran "write": it does for any file but /etc/frr/frr.conf, with or
-    # without --overwrite. The snapshot is what ran, not what was saved: put startup back.
+{kernel}{forget_lines}    # frr-reload ran "write" (for any file but /etc/frr/frr.conf, with or
+    # without --overwrite). The snapshot is what ran, not what was saved: put startup back.
     if [ -e {q["backup"]} ]; then
         cp {q["backup"]} {q["startup"]}
     fi

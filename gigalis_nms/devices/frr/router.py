@@ -59,6 +59,16 @@ class StateFiles:
         return self._path("revert-kernel.batch")
 
     @property
+    def revert_filters_before(self) -> str:
+        """For emulated VLAN links: the tc batch the timer runs before ``revert_batch``."""
+        return self._path("revert-filters-before.batch")
+
+    @property
+    def revert_filters_after(self) -> str:
+        """And the one it runs after it."""
+        return self._path("revert-filters-after.batch")
+
+    @property
     def rollback(self) -> str:
         """The whole document the router ran before the last commit that succeeded."""
         return self._path("rollback.conf")

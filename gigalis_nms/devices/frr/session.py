@@ -59,18 +59,18 @@ from gigalis_nms.devices.frr.kernel import (
     check_references,
     diff_kernel_sections,
     expected_objects,
-    explain_batch_failure,
     parse_kernel_intent,
     parse_kernel_section,
-    parse_kernel_state,
-    plan_kernel_changes,
     render_batch,
     render_kernel_section,
     routable_addresses,
 )
+from gigalis_nms.devices.frr.kernel_access import RouterKernel
+from gigalis_nms.devices.frr.options import VlanMode
 from gigalis_nms.devices.frr.parsers import parse_links, strip_running_config_header
 from gigalis_nms.devices.frr.revert import render_revert_script
 from gigalis_nms.devices.frr.router import Router, StateFiles
+from gigalis_nms.devices.frr.vlan_emulation import KernelChange, projected_state
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ class CommitPlan:
 
     before: KernelObjects  # the managed links as they were: what a failure restores
     after: KernelObjects  # and as they must be once the commit is applied
-    forward: list[str]  # the ip batch of the change
+    forward: KernelChange  # the kernel change: its ip batch, and tc's for emulated VLANs
+    undo: KernelChange = field(default_factory=KernelChange)  # what the revert timer runs
     frr_file: str | None = None  # the FRR configuration to apply, if any
     added: set[str] = field(default_factory=set)  # interface stanzas the commit adds
     gone: set[str] = field(default_factory=set)  # and those a replace drops
@@ -106,9 +107,10 @@ class ApplyFailed(Exception):
 
 
 class ConfigSession:
-    def __init__(self, router: Router, files: StateFiles) -> None:
+    def __init__(self, router: Router, files: StateFiles, vlan_mode: VlanMode = "auto") -> None:
         self.router = router
         self.files = files
+        self.kernel = RouterKernel(router, files.directory, vlan_mode)
         self.candidate: Candidate | None = None
 
     @property
@@ -122,11 +124,7 @@ class ConfigSession:
     # --- reading ----------------------------------------------------------------------------
 
     def kernel_state(self) -> KernelState:
-        text = self.router.check_kernel_dump(commands.IP_LINKS)
-        try:
-            return parse_kernel_state(parse_links(text))
-        except (ValueError, KeyError) as error:
-            raise CommandErrorException(f"{self._name}: ip link: {error}") from error
+        return self.kernel.state()
 
     def routable_addresses(self) -> dict[str, list[str]]:
         text = self.router.check_kernel_dump(commands.IP_ADDRESSES)
@@ -235,7 +233,8 @@ class ConfigSession:
         plan = self._prepare(candidate)
         armed_at = None
         if revert_in is not None:
-            armed_at = self._arm_revert_timer(message, revert_in, forget=plan.added)
+            filters = bool(plan.undo.filters_before or plan.undo.filters_after)
+            armed_at = self._arm_revert_timer(message, revert_in, plan.added, filters)
         try:
             first_line = candidate.frr.first_line if candidate.frr else 1
             self._apply(plan, replace=candidate.replace, frr_first_line=first_line)
@@ -277,9 +276,10 @@ class ConfigSession:
         after = state.objects
         if candidate.kernel is not None:
             after = expected_objects(state.objects, candidate.kernel, replace=candidate.replace)
-        undo = plan_kernel_changes(after, state.objects)
-        self.router.write_file(self.files.revert_batch, render_batch(undo))
-        plan = CommitPlan(state.objects, after, plan_kernel_changes(state.objects, after))
+        forward = self.kernel.plan(state, after)
+        undo = self.kernel.plan(projected_state(state, after, forward), state.objects)
+        self._write_revert_kernel(undo)
+        plan = CommitPlan(state.objects, after, forward, undo)
         if candidate.frr is None:
             return plan
         self.router.write_file(self.files.candidate_frr, candidate.frr.text)
@@ -290,6 +290,19 @@ class ConfigSession:
             added=wanted - running,
             gone=running - wanted if candidate.replace else set(),
         )
+
+    def _write_revert_kernel(self, undo: KernelChange) -> None:
+        """The kernel half of the timer's way back: its ip batch, and for emulated VLAN links
+        its tc batches and the eBPF objects they load (the timer runs without a session)."""
+        self.router.write_file(self.files.revert_batch, render_batch(undo.links))
+        if undo.filters_before or undo.filters_after:
+            self.kernel.write_objects([undo])
+            self.router.write_file(
+                self.files.revert_filters_before, render_batch(undo.filters_before)
+            )
+            self.router.write_file(
+                self.files.revert_filters_after, render_batch(undo.filters_after)
+            )
 
     def _save_snapshot(self) -> tuple[KernelState, str]:
         """The running document as this commit's snapshot. It replaces the rollback snapshot
@@ -314,12 +327,16 @@ class ConfigSession:
         else:
             self.router.check(["rm", "-f", self.files.startup_before_commit])
 
-    def _arm_revert_timer(self, message: str, revert_in: int, *, forget: set[str]) -> datetime:
+    def _arm_revert_timer(
+        self, message: str, revert_in: int, forget: set[str], filters: bool
+    ) -> datetime:
         """Start the timer before the change: once applied, the change may leave no session
-        to start it with. Returns when it was armed (this machine's clock)."""
+        to start it with. Returns when it was armed (this machine's clock). ``filters``: its
+        way back has tc batches (emulated VLAN links)."""
         armed_at = datetime.now(UTC)
         now = armed_at.isoformat(timespec="seconds")
-        script = render_revert_script(self.files, self.router.pathspace, revert_in, forget)
+        pathspace = self.router.pathspace
+        script = render_revert_script(self.files, pathspace, revert_in, forget, filters=filters)
         self.router.write_file(self.files.revert_script, script)
         self.router.write_file(
             self.files.pending, f"armed {now}, reverts in {revert_in} s: {message}\n"
@@ -338,9 +355,9 @@ class ConfigSession:
         """Kernel first (FRR's configuration may name the new links), then FRR, then the
         interface stanzas the target no longer has (``plan.gone``)."""
         if plan.forward:
-            result = self.router.run(commands.IP_BATCH_FROM_STDIN, stdin=render_batch(plan.forward))
-            if not result.ok:
-                raise ApplyFailed(f"kernel: {explain_batch_failure(plan.forward, result.output)}")
+            problem = self.kernel.apply(plan.forward)
+            if problem is not None:
+                raise ApplyFailed(f"kernel: {problem}")
         if plan.frr_file is not None:
             pathspace = self.router.pathspace
             argv = (
@@ -370,11 +387,11 @@ class ConfigSession:
         compare_config shows. vtysh -f and frr-reload --reload exit 0 on some of FRR's
         refusals; this check catches those and any other silent difference."""
         if candidate.kernel is not None:
-            missing = plan_kernel_changes(self.kernel_state().objects, after)
+            missing = self.kernel.plan(self.kernel_state(), after)
             if missing:
                 raise ApplyFailed(
                     "kernel: the links differ from the intent once applied; still to do: "
-                    + "; ".join(missing)
+                    + "; ".join(missing.lines())
                 )
         if candidate.frr is not None:
             diff = self._frr_diff(candidate)
@@ -436,12 +453,12 @@ class ConfigSession:
             )
             if not result.ok or frr_rejected(result.output):
                 problems.append(f"FRR: {one_line(result.output) or f'exit {result.exit_code}'}")
-        batch = plan_kernel_changes(self.kernel_state().objects, plan.before)
-        if batch:
-            # -force: undo as much as possible even if one line fails.
-            result = self.router.run(["ip", "-force", "-batch", "-"], stdin=render_batch(batch))
-            if not result.ok:
-                problems.append(f"kernel: {explain_batch_failure(batch, result.output)}")
+        change = self.kernel.plan(self.kernel_state(), plan.before)
+        if change:
+            # force: undo as much as possible even if one line fails.
+            problem = self.kernel.apply(change, force=True)
+            if problem is not None:
+                problems.append(f"kernel: {problem}")
         self._forget(plan.added)
         if problems:
             return f"restoring the previous configuration failed too: {'; '.join(problems)}"
@@ -543,7 +560,7 @@ class ConfigSession:
         state = self.kernel_state()
         kernel = parse_kernel_section(document.kernel.text) if document.kernel else None
         after = state.objects if kernel is None else kernel
-        plan = CommitPlan(state.objects, after, plan_kernel_changes(state.objects, after))
+        plan = CommitPlan(state.objects, after, self.kernel.plan(state, after))
         if document.frr is not None:
             self.router.write_file(self.files.rollback_frr, document.frr.text)
             running = interface_stanzas(self.running_frr())
