@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from napalm.base import NetworkDriver
+from napalm.base.exceptions import ConnectionClosedException
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult, Result, Task
 from sqlmodel import Session
@@ -64,10 +65,35 @@ def _has_pending_commit(device: NetworkDriver) -> bool:
         return False
 
 
+def _fresh_device(task: Task) -> NetworkDriver:
+    """The device's session, opened again if it has died since it was opened (the router
+    restarted its SSH server, a link flapped): reading is always safe to start over."""
+    device = _device(task)
+    try:
+        alive = device.is_alive().get("is_alive", False)
+    except NotImplementedError:
+        return device  # a driver that cannot tell: its first command will
+    if not alive:
+        logger.info("%s: the session had closed; opening another", task.host.name)
+        task.host.close_connection(NAPALM_CONNECTION)
+        device = _device(task)
+    return device
+
+
 def prepare_task(task: Task, configs: Mapping[str, str]) -> Result:
     """Load the intended configuration as the candidate and return the diff; an empty diff
     discards the candidate, so that nothing is left pending on the device."""
-    device = _device(task)
+    try:
+        return _prepare(task, configs)
+    except ConnectionClosedException:
+        # Nothing was changed yet: a session lost before or while loading is retried once.
+        logger.warning("%s: session lost while preparing; trying once more", task.host.name)
+        task.host.close_connection(NAPALM_CONNECTION)
+        return _prepare(task, configs)
+
+
+def _prepare(task: Task, configs: Mapping[str, str]) -> Result:
+    device = _fresh_device(task)
     if _has_pending_commit(device):
         # A commit of an interrupted run is waiting for its confirmation: undo it now rather
         # than let its timer fire in the middle of this run.

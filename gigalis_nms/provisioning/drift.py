@@ -75,7 +75,7 @@ def check_drift(
             configs=configs,
         )
     finally:
-        nornir.close_connections()
+        nornir.close_connections(on_good=True, on_failed=True)
     devices = [
         DeviceDrift(h, DriftState.UNREACHABLE, error="not in the device inventory")
         for h in sorted(unknown)

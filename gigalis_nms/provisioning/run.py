@@ -286,7 +286,7 @@ def _run(
                 before_commit(changed)
             _commit_all_or_nothing(engine, job, nornir, changed)
     finally:
-        nornir.close_connections()
+        nornir.close_connections(on_good=True, on_failed=True)
     with session_scope(engine, actor=job.actor) as session:
         if not job.dry_run:
             _finish_circuits(session, job)

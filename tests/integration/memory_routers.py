@@ -80,6 +80,9 @@ class MemoryDriver(NetworkDriver):
     def close(self) -> None:
         pass
 
+    def is_alive(self) -> dict[str, bool]:
+        return {"is_alive": not CURRENT.router(self.name).unreachable}
+
     def load_replace_candidate(
         self, filename: str | None = None, config: str | None = None
     ) -> None:

@@ -190,7 +190,7 @@ def test_nornir_gets_typed_data_from_every_router(lab: LabState) -> None:
     try:
         results = nornir.run(task=napalm_get, getters=getters)
     finally:
-        nornir.close_connections()
+        nornir.close_connections(on_good=True, on_failed=True)
 
     assert not results.failed, {host: str(result.exception) for host, result in results.items()}
     assert set(results) == {router.hostname for router in lab.routers}

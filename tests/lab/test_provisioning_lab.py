@@ -169,7 +169,7 @@ def running_configs(access: LabAccess, hostnames: Sequence[str]) -> dict[str, st
     try:
         results = run_on(nornir, hostnames, get_running_task)
     finally:
-        nornir.close_connections()
+        nornir.close_connections(on_good=True, on_failed=True)
     assert all(result.ok for result in results.values()), results
     return {host: str(result.value) for host, result in results.items()}
 
