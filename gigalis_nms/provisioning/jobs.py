@@ -178,7 +178,11 @@ def list_jobs(
 
 
 def _circuit_by_ref(session: Session, ref: str) -> Circuit:
-    circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref)).first()
+    # The row lock makes two sessions queueing jobs on one circuit take turns (PostgreSQL;
+    # SQLite's write transactions take turns anyway), so both cannot pass the check below.
+    circuit = session.exec(
+        select(Circuit).where(col(Circuit.ref) == ref).with_for_update()
+    ).first()
     if circuit is None:
         raise NotFound.of("circuit", f"no circuit {ref}")
     return circuit
@@ -220,8 +224,8 @@ def create_job(
     """A queued job over the circuits ``refs``; every circuit is checked before any is taken.
 
     A circuit has at most one unfinished job that changes devices; dry runs may overlap.
-    The caller commits; on PostgreSQL two sessions may both pass the check at the same
-    instant, which :func:`claim_job` catches again under a row lock.
+    The caller commits. The circuits' rows stay locked until then, so that two requests for
+    one circuit cannot both pass the check.
     """
     if not refs:
         raise InvalidInput.of("circuits", "no circuit given")

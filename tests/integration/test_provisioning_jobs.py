@@ -9,6 +9,7 @@ deprovisioning, and recovery after the process running a job stopped.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -373,3 +374,29 @@ def test_only_one_runner_claims_a_job(network: Engine, access: MemoryAccess) -> 
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["ran", "refused"]
+
+
+def test_concurrent_requests_queue_one_job_per_circuit(network: Engine) -> None:
+    """Two requests for one circuit at the same instant: one job, one refusal."""
+    new_circuit(network, "GIG-ETH-900001")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def request() -> None:
+        barrier.wait()
+        try:
+            with session_scope(network, actor="test") as session:
+                create_job(session, JobKind.PROVISION, ["GIG-ETH-900001"], actor="t")
+                time.sleep(0.3)  # hold the transaction while the other one tries
+            outcomes.append("queued")
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["queued", "refused"]
+    with session_scope(network, read_only=True) as session:
+        assert len(session.exec(select(ProvisioningJob)).all()) == 1
