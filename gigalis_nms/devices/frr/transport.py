@@ -316,7 +316,10 @@ def _drain(channel: paramiko.Channel, deadline: float) -> tuple[str, str]:
             stdout += channel.recv(_READ_CHUNK)
         if channel.recv_stderr_ready():
             stderr += channel.recv_stderr(_READ_CHUNK)
-        finished = channel.exit_status_ready() or channel.eof_received
+        # EOF, not the exit status, says the output is complete: OpenSSH sends the status as
+        # soon as the command exits, possibly before it has read the rest of its output from
+        # the pipe (an `ip -j link` of 33 kB came back cut at the first 32 kB packet).
+        finished = channel.eof_received
         if finished and not channel.recv_ready() and not channel.recv_stderr_ready():
             break
         if time.monotonic() > deadline:
