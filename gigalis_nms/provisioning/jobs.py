@@ -28,6 +28,7 @@ from gigalis_nms.errors import Conflict, InvalidInput, NotFound
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit
 from gigalis_nms.provisioning.models import (
+    CircuitDesign,
     DeviceOutcome,
     JobCircuit,
     JobDevice,
@@ -180,9 +181,7 @@ def list_jobs(
 def _circuit_by_ref(session: Session, ref: str) -> Circuit:
     # The row lock makes two sessions queueing jobs on one circuit take turns (PostgreSQL;
     # SQLite's write transactions take turns anyway), so both cannot pass the check below.
-    circuit = session.exec(
-        select(Circuit).where(col(Circuit.ref) == ref).with_for_update()
-    ).first()
+    circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref).with_for_update()).first()
     if circuit is None:
         raise NotFound.of("circuit", f"no circuit {ref}")
     return circuit
@@ -205,6 +204,13 @@ def _check_can_run(session: Session, kind: JobKind, circuit: Circuit, *, dry_run
         raise InvalidInput.of(
             f"{end}_interface_id", f"circuit {circuit.ref} has no port at its {end.upper()} end"
         )
+    if circuit.status is not CircuitStatus.RESERVED and _has_no_design(session, circuit):
+        raise InvalidInput.of(
+            "design",
+            f"circuit {circuit.ref} has no design: it was configured on the routers before"
+            " Gigalis managed them, so jobs cannot render it (change it by hand, or terminate"
+            " it in the inventory and order it again)",
+        )
     if dry_run:
         return  # a dry run changes nothing: it may run beside anything
     busy = session.exec(
@@ -216,6 +222,13 @@ def _check_can_run(session: Session, kind: JobKind, circuit: Circuit, *, dry_run
     ).first()
     if busy is not None:
         raise Conflict.of("circuit", f"circuit {circuit.ref} already has job {busy} unfinished")
+
+
+def _has_no_design(session: Session, circuit: Circuit) -> bool:
+    found = session.exec(
+        select(CircuitDesign.id).where(col(CircuitDesign.circuit_id) == circuit.id)
+    ).first()
+    return found is None
 
 
 def create_job(

@@ -278,6 +278,9 @@ def test_bad_requests_are_refused_with_the_field_and_change_nothing(
         with pytest.raises(InvalidInput) as twice:
             create_job(session, JobKind.PROVISION, ["GIG-ETH-900001"] * 2, actor="t")
         assert twice.value.problems[0].field == "circuits"
+        with pytest.raises(InvalidInput) as by_hand:
+            create_job(session, JobKind.PROVISION, ["GIG-ETH-000004"], actor="t")
+        assert by_hand.value.problems[0].field == "design"
         with pytest.raises(InvalidInput) as dark:
             create_job(session, JobKind.PROVISION, ["GIG-DF-000001"], actor="t")
         assert dark.value.problems[0].field == "service_type"
