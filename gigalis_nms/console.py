@@ -95,8 +95,27 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# Libraries whose own logging only repeats what Gigalis records, louder and less safely.
+DEVICE_LIBRARY_LOGGERS = ("nornir", "paramiko")
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_device_libraries()
+
+
+def quiet_device_libraries() -> None:
+    """Keep Nornir and paramiko to their critical messages, whatever the level.
+
+    Each device's outcome is recorded by the job, the backup or the drift report itself, and
+    the FRR driver reports SSH failures in its own words. Left alone, Nornir logs at INFO
+    every task with its arguments (whole router configurations, for a prepare task) and a
+    full traceback at ERROR for every failed host; paramiko logs a normal close as "Socket
+    exception: Bad file descriptor" at ERROR. To debug a driver, lower them by hand:
+    ``logging.getLogger("paramiko").setLevel(logging.DEBUG)``.
+    """
+    for name in DEVICE_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -10,6 +10,15 @@ from dataclasses import dataclass
 from typing import Self
 
 
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an", for messages.
+
+    >>> with_article("operator"), with_article("viewer")
+    ('an operator', 'a viewer')
+    """
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One reason a value was refused: which field, and why."""

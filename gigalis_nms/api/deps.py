@@ -34,7 +34,7 @@ from sqlmodel import Session
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import Principal, authenticate
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import NotAuthenticated, PermissionDenied
+from gigalis_nms.errors import NotAuthenticated, PermissionDenied, with_article
 from gigalis_nms.settings import Settings
 
 STAFF = frozenset({Role.ADMIN, Role.NOC, Role.VIEWER})
@@ -123,7 +123,7 @@ class RoleRequirement:
 
     async def __call__(self, principal: CurrentPrincipal) -> Principal:
         if principal.role not in self.roles:
-            raise PermissionDenied(f"a {principal.role} token may not {self.action}")
+            raise PermissionDenied(f"{with_article(principal.role)} token may not {self.action}")
         return principal
 
 

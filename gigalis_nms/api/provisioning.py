@@ -15,18 +15,26 @@ from sqlmodel import Session, col, select
 
 from gigalis_nms.api.deps import STAFF, WRITERS, CurrentPrincipal, DbSession, RoleRequirement
 from gigalis_nms.api.errors import error_responses
-from gigalis_nms.api.pagination import PageParameters, filters_from, page_response
-from gigalis_nms.db.listing import PageOfRows
+from gigalis_nms.api.pagination import PageParameters, page_response
+from gigalis_nms.db.listing import PageOfRows, UnknownFilter
 from gigalis_nms.db.types import RowId
-from gigalis_nms.errors import NotFound
+from gigalis_nms.errors import InvalidInput, NotFound
 from gigalis_nms.inventory.models import Circuit
-from gigalis_nms.provisioning.design import DesignView, design_circuit, design_of
+from gigalis_nms.provisioning.design import (
+    DesignView,
+    design_circuit,
+    design_of,
+    undesign_circuit,
+)
 from gigalis_nms.provisioning.jobs import JobView, create_job, list_jobs, view_job
 from gigalis_nms.provisioning.models import JobKind, JobState, PathMetric
 
 router = APIRouter(tags=["provisioning"], responses=error_responses(401, 403, 404))
-readers = (Depends(RoleRequirement(STAFF, "read designs and jobs")),)
+readers = (Depends(RoleRequirement(STAFF, "read designs")),)
+# Jobs hold whole router configurations: the NOC's to read, not every staff token's.
+job_readers = (Depends(RoleRequirement(WRITERS, "read provisioning jobs")),)
 writers = (Depends(RoleRequirement(WRITERS, "design and provision circuits")),)
+JOB_FILTERS = ("circuit", "state")
 
 CircuitRef = Annotated[str, Path(description="the circuit's reference, e.g. GIG-ETH-000027")]
 
@@ -69,9 +77,35 @@ def create_design(
     return design_of(session, circuit)
 
 
+def refuse_strays(request: Request, allowed: tuple[str, ...]) -> None:
+    """A parameter or a body the route does not read is refused, never ignored: a misspelt
+    ``dry_run`` must not turn a dry run into a real change."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        known = ", ".join(allowed) or "none"
+        raise UnknownFilter.of(f"query.{unknown[0]}", f"not a parameter here; parameters: {known}")
+    if int(request.headers.get("content-length") or 0) > 0:
+        raise InvalidInput.of("body", "this request takes no body; dry_run is a query parameter")
+
+
+@router.delete(
+    "/circuits/{ref}/design",
+    dependencies=writers,
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(422),
+)
+def delete_design(ref: CircuitRef, session: DbSession) -> Response:
+    """Give back a reserved or designed circuit's design (path, VNI, held bandwidth): it is
+    reserved again. A provisioned circuit is deprovisioned instead (422)."""
+    undesign_circuit(session, _circuit(session, ref))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 def _queue(
     request: Request, session: DbSession, actor: str, kind: JobKind, ref: str, *, dry_run: bool
 ) -> JobView:
+    refuse_strays(request, ("dry_run",))
     job = create_job(session, kind, [ref], actor=actor, dry_run=dry_run)
     assert job.id is not None
     view = view_job(session, job.id)
@@ -123,7 +157,7 @@ def deprovision_circuit(
     return _queue(request, session, principal.actor, JobKind.DEPROVISION, ref, dry_run=dry_run)
 
 
-@router.get("/jobs", dependencies=readers, responses=error_responses(400, 422))
+@router.get("/jobs", dependencies=job_readers, responses=error_responses(400, 422))
 def list_provisioning_jobs(
     request: Request,
     session: DbSession,
@@ -132,7 +166,7 @@ def list_provisioning_jobs(
     state: Annotated[JobState | None, Query(description="queued, running, …")] = None,
 ) -> Response:
     """Provisioning jobs, newest first, each with its circuits and devices."""
-    filters_from(request, {}, ignored=("circuit", "state"))
+    refuse_strays(request, (*JOB_FILTERS, "limit", "offset"))
     count, jobs = list_jobs(
         session, circuit_ref=circuit, state=state, limit=page.limit, offset=page.offset
     )
@@ -140,7 +174,7 @@ def list_provisioning_jobs(
     return page_response(request, JobView, page, PageOfRows(count, rows))
 
 
-@router.get("/jobs/{job_id}", dependencies=readers, response_model=JobView)
+@router.get("/jobs/{job_id}", dependencies=job_readers, response_model=JobView)
 def get_provisioning_job(
     job_id: Annotated[RowId, Path(description="the job's id")], session: DbSession
 ) -> JobView:

@@ -1,10 +1,13 @@
-"""Imports every table module so that ``SQLModel.metadata`` knows the whole schema."""
+"""Imports every table module so that ``SQLModel.metadata`` knows the whole schema, and the
+modules whose session listeners must hold wherever a session is used (the audit log, the
+guard that keeps circuit designs true to the inventory)."""
 
 from sqlmodel import SQLModel
 
 from gigalis_nms import audit  # noqa: F401
 from gigalis_nms.auth import models as auth_models  # noqa: F401
 from gigalis_nms.inventory import models as inventory_models  # noqa: F401
+from gigalis_nms.provisioning import design_guard  # noqa: F401
 from gigalis_nms.provisioning import models as provisioning_models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -41,7 +41,7 @@ from gigalis_nms.db.listing import (
 )
 from gigalis_nms.db.metadata import metadata
 from gigalis_nms.db.types import RowId, fits_row_id, table_of
-from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput, NotFound, with_article
 from gigalis_nms.inventory.enums import (
     CIRCUIT_TRANSITIONS,
     CableOwnership,
@@ -451,7 +451,9 @@ def _check_transition(old: CircuitStatus, new: CircuitStatus) -> None:
     if new == old or new in CIRCUIT_TRANSITIONS[old]:
         return
     allowed = ", ".join(sorted(CIRCUIT_TRANSITIONS[old])) or "nothing else (terminated is final)"
-    raise InvalidInput.of("status", f"a {old} circuit cannot become {new}; it can become {allowed}")
+    raise InvalidInput.of(
+        "status", f"{with_article(old)} circuit cannot become {new}; it can become {allowed}"
+    )
 
 
 def _check_still_open(circuit: Circuit, values: Values) -> None:

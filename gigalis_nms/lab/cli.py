@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from time import monotonic
 from typing import Annotated, NoReturn
@@ -10,7 +11,14 @@ import typer
 from rich.table import Table
 
 from gigalis_nms.console import console, engine_for, reports_errors, settings
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.lab.build import DEFAULT_TIMEOUT, lab_up
+from gigalis_nms.lab.cpe import (
+    add_cpe_vlan,
+    remove_cpe_port_address,
+    remove_cpe_vlan,
+    set_cpe_port_address,
+)
 from gigalis_nms.lab.health import LabHealth, lab_status
 from gigalis_nms.lab.plan import DEFAULT_SITES
 from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, LabState, read_lab_state
@@ -200,3 +208,51 @@ def print_health(health: LabHealth) -> None:
 def _mark(ok: bool, text: str | None = None) -> str:
     shown = text or ("running" if ok else "down")
     return f"[green]{shown}[/]" if ok else f"[red]{shown}[/]"
+
+
+@app.command("cpe")
+@reports_errors
+def cpe(
+    router: Annotated[str, typer.Argument(help="the router of the hand-off port: nte1-cr1")],
+    port: Annotated[str, typer.Argument(help="the hand-off port on that router: eth11")],
+    address: Annotated[str, typer.Argument(help="the CPE's address, 203.0.113.241/29")],
+    *,
+    vlan: Annotated[
+        int | None, typer.Option(min=1, max=4094, help="on this VLAN (VLAN-based E-Line)")
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="take the address away")] = False,
+    runtime_dir: RuntimeDir = DEFAULT_RUNTIME_DIR,
+) -> None:
+    """Give the operator's CPE behind a hand-off port an address, on the port itself or on a
+    VLAN sub-interface, to test a provisioned E-Line: then ping from `ip netns exec <CPE>`."""
+    try:
+        ipaddress.ip_interface(address)
+    except ValueError:
+        raise InvalidInput.of("address", f"{address!r} is not an address with its length") from None
+    require_root()
+    state = read_lab_state(runtime_dir)
+    if state is None:
+        raise InvalidInput.of("lab", "no lab is up: `gigalis lab up`")
+    namespace, cpe_port = cpe_behind(state, router, port)
+    if remove and vlan is not None:
+        remove_cpe_vlan(namespace, cpe_port, vlan)
+    elif remove:
+        remove_cpe_port_address(namespace, cpe_port, address)
+    elif vlan is not None:
+        cpe_port = add_cpe_vlan(namespace, cpe_port, vlan, address)
+    else:
+        set_cpe_port_address(namespace, cpe_port, address)
+    done = "removed from" if remove else "on"
+    console.print(f"{address} {done} {namespace} {cpe_port}: ip netns exec {namespace} ping …")
+
+
+def cpe_behind(state: LabState, router: str, port: str) -> tuple[str, str]:
+    """The CPE namespace and its interface facing ``router``'s hand-off ``port``."""
+    for cpe in state.cpes:
+        for cpe_port in cpe.ports:
+            if cpe_port.router == router and cpe_port.router_port == port:
+                return cpe.namespace, cpe_port.cpe_ifname
+    handoffs = sorted(f"{p.router}:{p.router_port}" for c in state.cpes for p in c.ports)
+    raise InvalidInput.of(
+        "port", f"{router}:{port} hands off to no CPE in this lab; hand-offs: {', '.join(handoffs)}"
+    )

@@ -16,11 +16,14 @@ from pathlib import Path
 from nornir import InitNornir
 from nornir.core import Nornir
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from gigalis_nms.errors import InvalidInput
+from gigalis_nms.errors import FieldProblem, InvalidInput
+from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
+from gigalis_nms.inventory.models import Circuit, Device, Interface
 from gigalis_nms.lab.state import LabState, read_lab_state
 from gigalis_nms.provisioning.devices import NAPALM_CONNECTION
+from gigalis_nms.provisioning.models import CircuitDesign
 from gigalis_nms.provisioning.render import BaseConfigs, lab_base_configs, production_base_configs
 from gigalis_nms.settings import DeviceSource, Settings
 
@@ -49,6 +52,71 @@ def _init_nornir(options: dict[str, object], workers: int, timeout: int | None =
     return nornir
 
 
+# Platforms whose templates describe a router's whole configuration, so that loading them as
+# a replace leaves nothing out. The junos, eos and iosxr templates hold the base and the
+# services only (no management access, users, logging): checked against golden files, never
+# against a device, they would cut a production router off if loaded as a replace.
+WHOLE_CONFIGURATION_PLATFORMS = frozenset({"frr"})
+LIVE_STATUSES = (
+    CircuitStatus.DESIGNED,
+    CircuitStatus.PROVISIONING,
+    CircuitStatus.ACTIVE,
+    CircuitStatus.SUSPENDED,
+)
+
+
+def undesigned_circuits(session: Session, hostnames: Sequence[str]) -> dict[str, list[str]]:
+    """Hostname → references of live E-Lines ending on it that have no design: configured by
+    hand before Gigalis managed the routers, so absent from the intended configuration."""
+    designed = select(CircuitDesign.circuit_id)
+    rows = session.exec(
+        select(Device.hostname, Circuit.ref)
+        .join(Interface, col(Interface.device_id) == col(Device.id))
+        .join(
+            Circuit,
+            (col(Circuit.a_interface_id) == col(Interface.id))
+            | (col(Circuit.z_interface_id) == col(Interface.id)),
+        )
+        .where(col(Device.hostname).in_(hostnames))
+        .where(col(Circuit.service_type) == ServiceType.ETHERNET_ELINE)
+        .where(col(Circuit.status).in_(LIVE_STATUSES))
+        .where(col(Circuit.id).not_in(designed))
+    ).all()
+    found: dict[str, list[str]] = {}
+    for hostname, ref in rows:
+        found.setdefault(hostname, []).append(ref)
+    return {hostname: sorted(set(refs)) for hostname, refs in found.items()}
+
+
+def production_refusals(session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
+    """Production routers a job must not replace the configuration of, and why."""
+    platforms = dict(
+        session.exec(
+            select(Device.hostname, Device.platform).where(col(Device.hostname).in_(hostnames))
+        ).all()
+    )
+    problems = [
+        FieldProblem(
+            "device",
+            f"{hostname} runs {platform}, whose templates do not describe a whole"
+            " configuration (management access, users): jobs change only platforms in "
+            + ", ".join(sorted(WHOLE_CONFIGURATION_PLATFORMS)),
+        )
+        for hostname, platform in sorted(platforms.items())
+        if platform not in WHOLE_CONFIGURATION_PLATFORMS
+    ]
+    for hostname, refs in sorted(undesigned_circuits(session, hostnames).items()):
+        problems.append(
+            FieldProblem(
+                "device",
+                f"{hostname} carries {', '.join(refs)}, configured by hand before Gigalis"
+                " managed it: a replace of its configuration would remove them (design them"
+                " or take them off the router first)",
+            )
+        )
+    return problems
+
+
 @dataclass(frozen=True)
 class InventoryAccess:
     """The production routers, with credentials from the settings or the secret file."""
@@ -67,6 +135,9 @@ class InventoryAccess:
 
     def base_configs(self, session: Session) -> BaseConfigs:
         return production_base_configs(session)
+
+    def refusals(self, session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
+        return production_refusals(session, hostnames)
 
 
 @dataclass(frozen=True)
@@ -87,6 +158,12 @@ class LabAccess:
 
     def base_configs(self, session: Session) -> BaseConfigs:
         return lab_base_configs(session, self.state)
+
+    def refusals(self, session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
+        # The lab's routers run what the lab rendered for them, and circuits only from jobs:
+        # the inventory's hand-made circuits were never configured there, and its junos, eos
+        # and iosxr routers are FRR stand-ins.
+        return []
 
 
 def access_from_settings(settings: Settings, engine: Engine) -> InventoryAccess | LabAccess:

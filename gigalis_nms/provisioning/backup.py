@@ -26,8 +26,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from gigalis_nms.db.types import utcnow
-from gigalis_nms.errors import NotFound
+from gigalis_nms.db.types import INTEGER_MAX, fits_row_id, utcnow
+from gigalis_nms.errors import FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.models import Device
 from gigalis_nms.provisioning.models import ConfigBackup
 from gigalis_nms.provisioning.progress import DeviceDone, NornirProgress
@@ -247,6 +247,9 @@ def list_backups(
 
 
 def get_backup(session: Session, backup_id: int) -> ConfigBackup:
+    problem = _id_problem("backup", backup_id)
+    if problem is not None:
+        raise InvalidInput(str(problem), [problem])
     backup = session.get(ConfigBackup, backup_id)
     if backup is None:
         raise NotFound.of("backup", f"no backup with id {backup_id}")
@@ -256,9 +259,34 @@ def get_backup(session: Session, backup_id: int) -> ConfigBackup:
 def diff_backups(session: Session, first_id: int, second_id: int) -> str:
     """The unified diff from backup ``first_id`` to ``second_id``: empty when they hold the
     same configuration of the same device. Two devices may be compared; the diff then starts
-    with a line that says so."""
-    first, second = get_backup(session, first_id), get_backup(session, second_id)
+    with a line that says so.
+
+    Errors call the ids ``first`` and ``second`` and name both when both are wrong.
+    """
+    named = {"first": first_id, "second": second_id}
+    invalid = [
+        problem
+        for name, backup_id in named.items()
+        if (problem := _id_problem(name, backup_id)) is not None
+    ]
+    if invalid:
+        raise InvalidInput("; ".join(str(problem) for problem in invalid), invalid)
+    first, second = session.get(ConfigBackup, first_id), session.get(ConfigBackup, second_id)
+    if first is None or second is None:
+        missing = [
+            FieldProblem(name, f"no backup with id {named[name]}")
+            for name, backup in (("first", first), ("second", second))
+            if backup is None
+        ]
+        raise NotFound("; ".join(str(problem) for problem in missing), missing)
     return backup_diff(first, second)
+
+
+def _id_problem(name: str, backup_id: int) -> FieldProblem | None:
+    # An id beyond the column's range would reach the database as an overflow, not a miss.
+    if fits_row_id(backup_id):
+        return None
+    return FieldProblem(name, f"{backup_id} is not a backup id: ids run from 1 to {INTEGER_MAX}")
 
 
 def backup_diff(first: ConfigBackup, second: ConfigBackup) -> str:

@@ -7,6 +7,8 @@ and outcome; the API queues the same jobs for the worker inside `gigalis serve`.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,16 +20,31 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from gigalis_nms.console import console, database, reports_errors, settings
+from gigalis_nms.console import (
+    console,
+    database,
+    errors,
+    quiet_device_libraries,
+    reports_errors,
+    settings,
+)
 from gigalis_nms.db import migrate, session_scope
 from gigalis_nms.errors import InvalidInput, NotFound
 from gigalis_nms.inventory.cli import cli_actor
 from gigalis_nms.inventory.models import Circuit
-from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, read_lab_state
+from gigalis_nms.lab.state import read_lab_state
 from gigalis_nms.provisioning.access import InventoryAccess, LabAccess
-from gigalis_nms.provisioning.design import describe_design, design_circuit, design_of
+from gigalis_nms.provisioning.credentials import check_credentials
+from gigalis_nms.provisioning.design import (
+    describe_design,
+    design_circuit,
+    design_of,
+    undesign_circuit,
+)
+from gigalis_nms.provisioning.devices import Progress
 from gigalis_nms.provisioning.jobs import (
     JobView,
+    cancel_job,
     create_job,
     list_jobs,
     next_queued_job,
@@ -36,7 +53,7 @@ from gigalis_nms.provisioning.jobs import (
 )
 from gigalis_nms.provisioning.models import DeviceOutcome, JobKind, JobState, PathMetric
 from gigalis_nms.provisioning.progress import device_progress
-from gigalis_nms.provisioning.run import JobAccess, end_devices, run_job
+from gigalis_nms.provisioning.run import REVERT_NOTE, JobAccess, end_devices, run_job
 
 circuit_app = typer.Typer(help="Design, provision and deprovision circuits.", no_args_is_help=True)
 job_app = typer.Typer(
@@ -47,6 +64,12 @@ Refs = Annotated[list[str], typer.Argument(help="circuit references, e.g. GIG-ET
 DryRun = Annotated[bool, typer.Option("--dry-run", help="show the diffs; change nothing")]
 Lab = Annotated[
     bool, typer.Option("--lab", help="work on the running lab's routers instead of production")
+]
+RuntimeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no diffs")]
 
@@ -61,11 +84,14 @@ OUTCOME_STYLE = {
 }
 
 
-def job_access(engine: Engine, *, lab: bool, runtime_dir: Path = DEFAULT_RUNTIME_DIR) -> JobAccess:
+def job_access(engine: Engine, *, lab: bool, runtime_dir: Path | None = None) -> JobAccess:
     """The routers a command works on: the running lab's, or production's."""
     url = engine.url.render_as_string(hide_password=False)
+    current = settings()
     if not lab:
-        return InventoryAccess(url, settings().device_credentials_file)
+        check_credentials(current)
+        return InventoryAccess(url, current.device_credentials_file)
+    runtime_dir = runtime_dir or current.lab_runtime_dir
     state = read_lab_state(runtime_dir)
     if state is None:
         raise InvalidInput.of("lab", f"no lab is up (no state in {runtime_dir}): `gigalis lab up`")
@@ -73,16 +99,49 @@ def job_access(engine: Engine, *, lab: bool, runtime_dir: Path = DEFAULT_RUNTIME
 
 
 @contextmanager
-def _ready_database() -> Iterator[Engine]:
+def _ready_database(*, recover: bool = False) -> Iterator[Engine]:
+    """The database, migrated; ``recover``: also take over the jobs of stopped processes
+    (only commands that run jobs do: reading jobs changes nothing)."""
     with database() as engine:
         migrate.upgrade(engine)
-        recover_interrupted_jobs(engine, actor=cli_actor())
+        if recover:
+            recover_interrupted_jobs(engine, actor=cli_actor())
         yield engine
 
 
-def _run(kind: JobKind, refs: list[str], *, dry_run: bool, lab: bool, quiet: bool) -> None:
-    with _ready_database() as engine:
-        access = job_access(engine, lab=lab)
+def _interruptible() -> None:
+    """SIGTERM ends a job the way Ctrl-C does: recorded as failed, not left running. Also
+    keeps Nornir's and paramiko's tracebacks off the screen: the job reports each device."""
+    quiet_device_libraries()
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _run_to_end(engine: Engine, job_id: int, access: JobAccess, progress: Progress) -> JobView:
+    try:
+        return run_job(engine, job_id, access, progress=progress)
+    except KeyboardInterrupt:
+        errors.print(f"interrupted: job {job_id} failed; {REVERT_NOTE}")
+        # Device threads still waiting on a router would hold the process until their
+        # timeout; the job is recorded, so leave now.
+        os._exit(130)
+
+
+def _run(
+    kind: JobKind,
+    refs: list[str],
+    *,
+    dry_run: bool,
+    lab: bool,
+    quiet: bool,
+    runtime_dir: Path | None,
+) -> None:
+    _interruptible()
+    with _ready_database(recover=True) as engine:
+        access = job_access(engine, lab=lab, runtime_dir=runtime_dir)
         with session_scope(engine, actor=cli_actor()) as session:
             job = create_job(session, kind, refs, actor=cli_actor(), dry_run=dry_run)
             ids = [c.id for c in _circuits_of(session, refs) if c.id is not None]
@@ -91,7 +150,7 @@ def _run(kind: JobKind, refs: list[str], *, dry_run: bool, lab: bool, quiet: boo
         job_id = job.id
         label = f"{'dry run: ' if dry_run else ''}{kind} {', '.join(refs)}"
         with device_progress(len(devices), label, enabled=not quiet) as advance:
-            view = run_job(engine, job_id, access, progress=advance)
+            view = _run_to_end(engine, job_id, access, advance)
     print_job(view, diffs=not quiet)
     if view.state is not JobState.SUCCEEDED:
         raise typer.Exit(1)
@@ -149,23 +208,43 @@ def _circuit(session: Session, ref: str) -> Circuit:
     return circuit
 
 
+@circuit_app.command("undesign")
+@reports_errors
+def undesign(ref: Annotated[str, typer.Argument(help="a reserved or designed circuit")]) -> None:
+    """Give back a design: its path, VNI and held bandwidth; the circuit is reserved again
+    (a provisioned circuit is deprovisioned instead)."""
+    with _ready_database() as engine, session_scope(engine, actor=cli_actor()) as session:
+        undesign_circuit(session, _circuit(session, ref))
+    console.print(f"{ref}: reserved; its design and bandwidth are released")
+
+
 @circuit_app.command("provision")
 @reports_errors
-def provision(refs: Refs, dry_run: DryRun = False, lab: Lab = False, quiet: Quiet = False) -> None:
+def provision(
+    refs: Refs,
+    dry_run: DryRun = False,
+    lab: Lab = False,
+    runtime_dir: RuntimeDir = None,
+    quiet: Quiet = False,
+) -> None:
     """Configure circuits on their routers: render, show the diff per router, commit on all of
     them or on none. A reserved circuit is designed first. Several circuits make one bulk job:
     each router is changed once for all of them."""
-    _run(JobKind.PROVISION, refs, dry_run=dry_run, lab=lab, quiet=quiet)
+    _run(JobKind.PROVISION, refs, dry_run=dry_run, lab=lab, quiet=quiet, runtime_dir=runtime_dir)
 
 
 @circuit_app.command("deprovision")
 @reports_errors
 def deprovision(
-    refs: Refs, dry_run: DryRun = False, lab: Lab = False, quiet: Quiet = False
+    refs: Refs,
+    dry_run: DryRun = False,
+    lab: Lab = False,
+    runtime_dir: RuntimeDir = None,
+    quiet: Quiet = False,
 ) -> None:
     """Remove circuits from their routers (all or none), then terminate them and release every
     resource they hold."""
-    _run(JobKind.DEPROVISION, refs, dry_run=dry_run, lab=lab, quiet=quiet)
+    _run(JobKind.DEPROVISION, refs, dry_run=dry_run, lab=lab, quiet=quiet, runtime_dir=runtime_dir)
 
 
 @job_app.command("list")
@@ -211,15 +290,30 @@ def show(
     print_job(view, configs=configs)
 
 
+@job_app.command("cancel")
+@reports_errors
+def cancel(job_id: Annotated[int, typer.Argument(help="a queued job's id")]) -> None:
+    """Cancel a queued job before it runs (a running job ends with its process: interrupt
+    that process, and its routers revert)."""
+    with _ready_database() as engine, session_scope(engine, actor=cli_actor()) as session:
+        cancel_job(session, job_id, actor=cli_actor())
+    console.print(f"job {job_id} cancelled")
+
+
 @job_app.command("resume")
 @reports_errors
-def resume(lab: Lab = False, quiet: Quiet = False) -> None:
+def resume(
+    lab: Lab = False,
+    runtime_dir: RuntimeDir = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no diffs")] = False,
+) -> None:
     """Resume the jobs left by a process that stopped, and run every queued job."""
+    _interruptible()
     failed = False
-    with _ready_database() as engine:
-        access = job_access(engine, lab=lab)
+    with _ready_database(recover=True) as engine:
+        access = job_access(engine, lab=lab, runtime_dir=runtime_dir)
         while (job_id := next_queued_job(engine)) is not None:
-            view = run_job(engine, job_id, access)
+            view = _run_to_end(engine, job_id, access, lambda _host, _ok: None)
             print_job(view, diffs=not quiet)
             failed = failed or view.state is not JobState.SUCCEEDED
     if failed:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,10 +12,16 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from gigalis_nms.console import console, database, reports_errors, settings
+from gigalis_nms.console import (
+    console,
+    database,
+    quiet_device_libraries,
+    reports_errors,
+    settings,
+)
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import InvalidInput, NotFound
-from gigalis_nms.lab.state import DEFAULT_RUNTIME_DIR, LabState, read_lab_state
+from gigalis_nms.lab.state import LabState, read_lab_state
 from gigalis_nms.provisioning.access import InventoryAccess, LabAccess
 from gigalis_nms.provisioning.backup import (
     BackupOutcome,
@@ -60,8 +65,11 @@ def backup(
         bool, typer.Option("--lab", help="back up the running lab's routers instead")
     ] = False,
     runtime_dir: Annotated[
-        Path, typer.Option("--runtime-dir", help="the lab's state folder, with --lab")
-    ] = DEFAULT_RUNTIME_DIR,
+        Path | None,
+        typer.Option(
+            "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Store the running configuration of every active or staged router (or those named),
@@ -69,9 +77,9 @@ def backup(
     current = settings()
     state = running_lab(runtime_dir) if lab else None
     actor = cli_actor()
-    # Nornir logs a traceback for each host that fails; the report below names every failure
-    # and its reason, which a screen of tracebacks would bury.
-    logging.getLogger("nornir").addHandler(logging.NullHandler())
+    # The report below names every failure and its reason, which a screen of Nornir's
+    # tracebacks would bury.
+    quiet_device_libraries()
     with database() as engine:
         nornir = open_nornir(
             database_url=current.resolved_database_url,
@@ -97,7 +105,8 @@ def backup(
         raise typer.Exit(1)
 
 
-def running_lab(runtime_dir: Path) -> LabState:
+def running_lab(runtime_dir: Path | None) -> LabState:
+    runtime_dir = runtime_dir or settings().lab_runtime_dir
     try:
         state = read_lab_state(runtime_dir)
     except (OSError, ValueError) as error:
@@ -135,22 +144,40 @@ def print_report(report: BackupReport) -> None:
             escape(device.error or ""),
         )
     console.print(table)
-    if report.failed:
-        console.print(
-            f"[bold red]{len(report.failed)} of {len(report.devices)} devices failed;[/]"
-            " the others were backed up."
-        )
+    summary = failure_summary(len(report.failed), len(report.devices))
+    if summary:
+        console.print(summary)
+
+
+def failure_summary(failed: int, total: int) -> str | None:
+    """The line under a backup report that has failures.
+
+    >>> failure_summary(1, 4)
+    '[bold red]1 of 4 devices failed;[/] the others were backed up.'
+    >>> failure_summary(4, 4)
+    '[bold red]All 4 devices failed;[/] nothing was backed up.'
+    >>> failure_summary(1, 1)
+    '[bold red]The device failed;[/] nothing was backed up.'
+    """
+    if not failed:
+        return None
+    if failed < total:
+        return f"[bold red]{failed} of {total} devices failed;[/] the others were backed up."
+    who = "The device" if total == 1 else f"All {total} devices"
+    return f"[bold red]{who} failed;[/] nothing was backed up."
 
 
 @config_app.command("backups")
 @reports_errors
 def backups(
     device: Annotated[str | None, typer.Option("--device", help="one device's hostname")] = None,
-    limit: Annotated[int, typer.Option(help="newest backups shown; 0: all", min=0)] = 50,
+    # As `gigalis job list --limit`: a page of 1 to 1000, never "all", which on a network
+    # backed up daily would list every backup ever taken.
+    limit: Annotated[int, typer.Option(help="newest backups shown", min=1, max=1000)] = 50,
 ) -> None:
     """List the stored backups, newest first."""
     with database() as engine, session_scope(engine, read_only=True) as session:
-        found = list_backups(session, device, limit=limit or None)
+        found = list_backups(session, device, limit=limit)
     table = Table("id", "device", "taken at", "taken by", "sha256", "size", title_justify="left")
     table.title = f"Backups ({len(found)})"
     for item in found:
@@ -205,14 +232,18 @@ def drift(
         bool, typer.Option("--lab", help="check the running lab's routers instead")
     ] = False,
     runtime_dir: Annotated[
-        Path, typer.Option("--runtime-dir", help="the lab's state folder, with --lab")
-    ] = DEFAULT_RUNTIME_DIR,
+        Path | None,
+        typer.Option(
+            "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no diffs")] = False,
 ) -> None:
     """Compare each router's running configuration with the one Gigalis intends for it (base
     and provisioned circuits), all routers in parallel. Exits with 1 when any router drifted
     or could not be read."""
     current = settings()
+    quiet_device_libraries()  # the table below names every unreachable router and why
     with database() as engine:
         url = engine.url.render_as_string(hide_password=False)
         if lab:

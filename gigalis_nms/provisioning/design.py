@@ -8,6 +8,15 @@ holds the circuit's bandwidth on every link of both, allocates a VXLAN network i
 writes the hops and moves the circuit to ``designed`` — all in the caller's transaction,
 inside a savepoint, so that a refusal leaves nothing written and the session usable.
 
+A circuit recorded as ``designed`` without a design (the inventory describes it so, with a
+path held by hand) is designed like a reserved one, and bandwidth held by hand outside a
+design is released first: the design holds it afresh on the path it computes.
+:func:`undesign_circuit` takes a reserved or designed circuit back to ``reserved``.
+
+Ports given to the ends by hand are checked first (see
+:func:`gigalis_nms.provisioning.ports.check_given_end`): a circuit that could not carry
+traffic on them is refused at design, not at provisioning.
+
 Errors name the field and the reason. What the network lacks *now* (bandwidth, free ports,
 VNIs) is a :class:`Conflict`: it may be there tomorrow. What cannot be done on this network
 (no backbone links join the ends, no cable-disjoint second path exists) is
@@ -42,7 +51,7 @@ from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.holdings import hold_bandwidth
 from gigalis_nms.inventory.models import BandwidthHolding, Circuit, CircuitUpdate
-from gigalis_nms.inventory.tables import BANDWIDTH_HOLDING, DEVICE, INTERFACE, LINK, SITE
+from gigalis_nms.inventory.tables import DEVICE, INTERFACE, LINK, SITE
 from gigalis_nms.provisioning.backbone import backbone_edges
 from gigalis_nms.provisioning.models import (
     FIRST_VNI,
@@ -58,7 +67,7 @@ from gigalis_nms.provisioning.paths import (
     protected_pair,
     shortest_route,
 )
-from gigalis_nms.provisioning.ports import choose_end_port
+from gigalis_nms.provisioning.ports import check_given_end, choose_end_port
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +76,9 @@ DESIGN_ATTEMPTS = 3
 # A VNI taken by a concurrent design between reading and writing is tried again this many
 # times; each try reads the smallest free one afresh.
 VNI_ATTEMPTS = 20
+# What can be undesigned: further on, the circuit is (being) configured on the routers, and
+# only deprovisioning takes it off them.
+UNDESIGNABLE = frozenset({CircuitStatus.RESERVED, CircuitStatus.DESIGNED})
 
 
 class DesignEnd(BaseModel):
@@ -125,11 +137,13 @@ def _id(obj: object) -> int:
 def design_circuit(
     session: Session, circuit: Circuit, *, actor: str, metric: PathMetric = PathMetric.IGP
 ) -> CircuitDesign:
-    """Design a reserved Ethernet E-Line: its end ports, its path(s), the bandwidth held on
-    each link, its VNI; the circuit becomes ``designed``. ``actor`` is recorded as the
-    designer. Nothing is written when it fails."""
+    """Design a reserved Ethernet E-Line (or a designed one that has no design): its end
+    ports, its path(s), the bandwidth held on each link, its VNI; the circuit becomes
+    ``designed``. ``actor`` is recorded as the designer. Nothing is written when it fails."""
     _lock(session, circuit)
-    _check_designable(circuit)
+    _check_designable(session, circuit)
+    for end in ("a", "z"):
+        check_given_end(session, circuit, end)
     for attempt in range(1, DESIGN_ATTEMPTS + 1):
         try:
             with session.begin_nested():
@@ -152,18 +166,21 @@ def _lock(session: Session, circuit: Circuit) -> None:
     session.refresh(circuit, with_for_update={"key_share": True})
 
 
-def _check_designable(circuit: Circuit) -> None:
+def _check_designable(session: Session, circuit: Circuit) -> None:
     if circuit.service_type is not ServiceType.ETHERNET_ELINE:
         raise InvalidInput.of(
             "service_type",
             f"circuit {circuit.ref} is {circuit.service_type}; only an ethernet_eline is "
             "designed over the backbone",
         )
-    if circuit.status is not CircuitStatus.RESERVED:
+    if circuit.status is CircuitStatus.DESIGNED and _has_design(session, circuit):
+        raise InvalidInput.of(
+            "status", f"circuit {circuit.ref} is designed already; undesign it to design it again"
+        )
+    if circuit.status not in UNDESIGNABLE:
         raise InvalidInput.of(
             "status",
-            f"circuit {circuit.ref} is {circuit.status}; only a reserved circuit is designed "
-            "(release its design first to design it again)",
+            f"circuit {circuit.ref} is {circuit.status}; only a reserved circuit is designed",
         )
     # The inventory's shape rules already require both for an E-Line; checked for the types.
     if circuit.bandwidth_mbps is None:
@@ -202,26 +219,24 @@ def _design_once(
     return design
 
 
-def _clear_leftovers(session: Session, circuit: Circuit) -> None:
-    """A design left from before (the circuit was moved back to reserved by hand) is replaced;
-    bandwidth held by hand, outside any design, is refused: the design would hold it twice."""
-    _delete_design(session, circuit)
-    held = (
-        execute_core(
-            session,
-            sa.select(LINK.c.code)
-            .join(BANDWIDTH_HOLDING, BANDWIDTH_HOLDING.c.backbone_link_id == LINK.c.id)
-            .where(BANDWIDTH_HOLDING.c.circuit_id == circuit.id)
-            .order_by(LINK.c.code),
-        )
-        .scalars()
-        .all()
+def _has_design(session: Session, circuit: Circuit) -> bool:
+    query = sa.select(table_of(CircuitDesign).c.id).where(
+        table_of(CircuitDesign).c.circuit_id == circuit.id
     )
-    if held:
-        raise InvalidInput.of(
-            "holdings",
-            f"circuit {circuit.ref} already holds bandwidth on {', '.join(held)} outside a "
-            "design; release it before designing",
+    return execute_core(session, query).first() is not None
+
+
+def _clear_leftovers(session: Session, circuit: Circuit) -> None:
+    """A design left from before (the circuit was moved back to reserved by hand) is replaced,
+    and bandwidth held by hand outside any design (a path recorded in the inventory's files)
+    is released: the design holds bandwidth afresh on the path it computes."""
+    _delete_design(session, circuit)
+    released = _release_bandwidth(session, circuit)
+    if released:
+        logger.info(
+            "circuit %s: bandwidth held outside a design on %s released; designing afresh",
+            circuit.ref,
+            released,
         )
 
 
@@ -383,6 +398,38 @@ def _write_hops(session: Session, circuit: Circuit, role: PathRole, route: Route
 # --- Release ------------------------------------------------------------------------------
 
 
+def undesign_circuit(session: Session, circuit: Circuit) -> None:
+    """Take a reserved or designed circuit back to ``reserved``: its design, hops and VNI go,
+    and so does every bandwidth holding (its design's, and any held by hand). The ends keep
+    their ports and VLANs. InvalidInput naming ``status`` for a circuit further on, which is
+    (being) configured on the routers: deprovisioning takes it off them. Undesigning a
+    reserved circuit that holds nothing does nothing. Nothing is written when it fails."""
+    _lock(session, circuit)
+    if circuit.status is CircuitStatus.TERMINATED:
+        raise InvalidInput.of("status", f"circuit {circuit.ref} is terminated and holds nothing")
+    if circuit.status not in UNDESIGNABLE:
+        raise InvalidInput.of(
+            "status",
+            f"circuit {circuit.ref} is {circuit.status}: it is configured on the routers, so "
+            "deprovision it instead",
+        )
+    with session.begin_nested():
+        had_design = _delete_design(session, circuit)
+        released = _release_bandwidth(session, circuit)
+        was = circuit.status
+        if was is CircuitStatus.DESIGNED:
+            update = CircuitUpdate(status=CircuitStatus.RESERVED)
+            service.update_object(session, service.CIRCUITS, _id(circuit), update)
+    if had_design or released or was is not CircuitStatus.RESERVED:
+        logger.info(
+            "circuit %s undesigned (was %s, %s); bandwidth held outside a design released on %s",
+            circuit.ref,
+            was,
+            "its design deleted" if had_design else "it had no design",
+            released or "no link",
+        )
+
+
 def release_design(session: Session, circuit: Circuit) -> None:
     """Undo a design: its hops, its VNI and the bandwidth it holds on its paths' links. The
     ends keep their ports and VLANs (they go with the ends, or with termination). A designed
@@ -395,6 +442,23 @@ def release_design(session: Session, circuit: Circuit) -> None:
             update = CircuitUpdate(status=CircuitStatus.RESERVED)
             service.update_object(session, service.CIRCUITS, _id(circuit), update)
     logger.info("circuit %s: design released", circuit.ref)
+
+
+def _release_bandwidth(session: Session, circuit: Circuit) -> list[str]:
+    """Release every bandwidth holding of the circuit (never its end VLANs), through the ORM
+    so that the audit log records each row; the codes of the links, sorted."""
+    holdings = session.exec(
+        select(BandwidthHolding).where(col(BandwidthHolding.circuit_id) == circuit.id)
+    ).all()
+    if not holdings:
+        return []
+    links = [holding.backbone_link_id for holding in holdings]
+    query = sa.select(LINK.c.code).where(LINK.c.id.in_(links)).order_by(LINK.c.code)
+    codes = list(execute_core(session, query).scalars())
+    for holding in holdings:
+        session.delete(holding)
+    session.flush()
+    return codes
 
 
 def _delete_design(session: Session, circuit: Circuit) -> bool:

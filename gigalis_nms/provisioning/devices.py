@@ -23,6 +23,7 @@ from nornir.core import Nornir
 from nornir.core.task import AggregatedResult, Result, Task
 from sqlmodel import Session
 
+from gigalis_nms.errors import FieldProblem
 from gigalis_nms.provisioning.base import BaseConfigs
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ class JobAccess(Protocol):
     def nornir(self, hostnames: Sequence[str]) -> Nornir: ...
 
     def base_configs(self, session: Session) -> BaseConfigs: ...
+
+    def refusals(self, session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
+        """Why changing these routers' whole configuration would do harm; empty when safe."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ def _circuit_by_ref(session: Session, ref: str) -> Circuit:
     # SQLite's write transactions take turns anyway), so both cannot pass the check below.
     circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref).with_for_update()).first()
     if circuit is None:
-        raise NotFound.of("circuit", f"no circuit {ref}")
+        raise NotFound.of("ref", f"no circuit {ref}")
     return circuit
 
 
@@ -204,7 +204,11 @@ def _check_can_run(session: Session, kind: JobKind, circuit: Circuit, *, dry_run
         raise InvalidInput.of(
             f"{end}_interface_id", f"circuit {circuit.ref} has no port at its {end.upper()} end"
         )
-    if circuit.status is not CircuitStatus.RESERVED and _has_no_design(session, circuit):
+    # A reserved circuit is designed by the job; so is one marked designed by hand.
+    designable = (CircuitStatus.RESERVED, CircuitStatus.DESIGNED)
+    if kind is JobKind.PROVISION and circuit.status in designable:
+        pass
+    elif _has_no_design(session, circuit):
         raise InvalidInput.of(
             "design",
             f"circuit {circuit.ref} has no design: it was configured on the routers before"
@@ -269,6 +273,19 @@ def create_job(
 def _id(row: ProvisioningJob | Circuit) -> int:
     assert row.id is not None, "flushed rows have ids"
     return row.id
+
+
+def cancel_job(session: Session, job_id: int, *, actor: str) -> None:
+    """Cancel a queued job: it fails without touching anything. A running one cannot be
+    cancelled here: its runner ends it (interrupt that process; its routers revert)."""
+    job = get_job(session, job_id)
+    if job.state is not JobState.QUEUED:
+        raise InvalidInput.of(
+            "job",
+            f"job {job_id} is {job.state}: only a queued job can be cancelled"
+            + (" (interrupt the process running it)" if job.state is JobState.RUNNING else ""),
+        )
+    finish_job(session, job_id, JobState.FAILED, f"cancelled by {actor} before it ran")
 
 
 # --- running state ----------------------------------------------------------------------------

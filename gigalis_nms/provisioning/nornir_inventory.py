@@ -65,6 +65,7 @@ REACHED_STATUSES = frozenset({DeviceStatus.ACTIVE, DeviceStatus.STAGED})
 LAB_DRIVER = "frr"  # every lab router runs FRR, whatever its inventory platform
 LAB_TRANSPORTS = ("ssh", "netns")
 DEFAULT_WORKERS = 20
+HOSTS_NAMED = 10  # hostnames spelt out per reason in an error's message; ``problems`` has all
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,28 @@ def read_device_records(
     ]
 
 
+def unknown_hostnames(session: Session, hostnames: Iterable[str]) -> list[str]:
+    """Those of ``hostnames`` that no device of the inventory has, whatever its status."""
+    wanted = sorted(set(hostnames))
+    if not wanted:
+        return []
+    known = set(session.exec(select(Device.hostname).where(col(Device.hostname).in_(wanted))))
+    return [hostname for hostname in wanted if hostname not in known]
+
+
+def warn_unknown_hosts(credentials: CredentialsBook, hostnames: Sequence[str]) -> None:
+    """Report host entries of the credentials file that name no device: not an error (the
+    file may be ahead of the inventory, or outlive a device), but a misspelt hostname leaves
+    its device on another login, so it is said."""
+    if hostnames:
+        log.warning(
+            "credentials file %s: hosts %s name no device of the inventory; their entries"
+            " are not used",
+            credentials.source,
+            ", ".join(hostnames),
+        )
+
+
 def lab_records(state: LabState) -> list[DeviceRecord]:
     """The lab's routers as the lab state describes them (no role, no device id: the state
     does not carry them)."""
@@ -235,20 +258,48 @@ def build_inventory(records: Iterable[DeviceRecord], login: Login) -> Inventory:
     defaults = Defaults()
     groups = Groups()
     hosts = Hosts()
-    problems: list[FieldProblem] = []
+    refused: dict[str, list[FieldProblem]] = {}
     for record in records:
         try:
             access = login(record)
-        except InvalidInput as refused:
-            problems.extend(refused.problems)
+        except InvalidInput as error:
+            refused[record.hostname] = error.problems
             continue
         for name in record.group_names():
             groups.setdefault(name, Group(name=name, defaults=defaults))
         hosts[record.hostname] = _host(record, access, groups, defaults)
-    if problems:
-        count = f"{len(problems)} devices" if len(problems) > 1 else "a device"
-        raise InvalidInput(f"{count} cannot be reached: {problems[0]}", problems)
+    if refused:
+        problems = [problem for found in refused.values() for problem in found]
+        raise InvalidInput(unreachable_message(refused), problems)
     return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+def unreachable_message(refused: Mapping[str, Sequence[FieldProblem]]) -> str:
+    """One line naming every device refused (up to :data:`HOSTS_NAMED` per reason), grouped
+    by reason: thirty devices without a login read as one reason and thirty names.
+
+    >>> print(unreachable_message({
+    ...     "a-cr1": [FieldProblem("username", "no login", "device a-cr1")],
+    ...     "b-cr1": [FieldProblem("username", "no login", "device b-cr1")],
+    ...     "c-cr1": [FieldProblem("platform", "'vyos' has no driver", "device c-cr1")],
+    ... }))
+    3 devices cannot be reached: devices a-cr1, b-cr1: username: no login; device c-cr1: platform: 'vyos' has no driver
+    """  # noqa: E501 - a doctest's expected line is as long as the message
+    by_reason: dict[str, list[str]] = {}
+    for hostname, problems in refused.items():
+        for problem in problems:
+            by_reason.setdefault(f"{problem.field}: {problem.reason}", []).append(hostname)
+    parts = [f"{_some(hostnames)}: {reason}" for reason, hostnames in by_reason.items()]
+    count = f"{len(refused)} devices" if len(refused) > 1 else "a device"
+    return f"{count} cannot be reached: {'; '.join(parts)}"
+
+
+def _some(hostnames: Sequence[str]) -> str:
+    if len(hostnames) == 1:
+        return f"device {hostnames[0]}"
+    more = len(hostnames) - HOSTS_NAMED
+    shown = ", ".join(hostnames[:HOSTS_NAMED])
+    return f"devices {shown} and {more} more" if more > 0 else f"devices {shown}"
 
 
 def _host(record: DeviceRecord, access: HostLogin, groups: Groups, defaults: Defaults) -> Host:
@@ -322,21 +373,28 @@ class GigalisInventory:
 
     def load(self) -> Inventory:
         settings = self.settings or get_settings()
-        records = self._read(self.database_url or settings.resolved_database_url)
+        database_url = self.database_url or settings.resolved_database_url
         lab = self._lab()
-        if lab is None:
-            credentials = device_credentials(settings, self.credentials_file)
-            inventory = build_inventory(records, production_login(credentials))
-        else:
+        if lab is not None:
+            records, _ = self._read(database_url, ())
             inventory = build_inventory(self._in_lab(records, lab), lab_login(lab, self.transport))
+        else:
+            credentials = device_credentials(settings, self.credentials_file)
+            records, strangers = self._read(database_url, credentials.hosts)
+            warn_unknown_hosts(credentials, strangers)
+            inventory = build_inventory(records, production_login(credentials))
         log.debug("nornir inventory: %d hosts", len(inventory.hosts))
         return inventory
 
-    def _read(self, database_url: str) -> list[DeviceRecord]:
+    def _read(
+        self, database_url: str, host_entries: Iterable[str]
+    ) -> tuple[list[DeviceRecord], list[str]]:
+        """The devices to reach, and the credentials file's host entries that name none."""
         engine = make_engine(database_url)
         try:
             with session_scope(engine, read_only=True) as session:
-                return read_device_records(session, devices=self.devices, sites=self.sites)
+                records = read_device_records(session, devices=self.devices, sites=self.sites)
+                return records, unknown_hostnames(session, host_entries)
         finally:
             engine.dispose()
 

@@ -16,6 +16,11 @@ another operator's hand-off is never taken, since it is cabled to that operator.
 The operator's own hand-offs come first, then the slowest port that is fast enough (so a
 100 Gb/s port is not spent on 1 Gb/s), then router and port names in natural order.
 
+A port given to an end by hand is held to the same rules by :func:`check_given_end`, so that
+design refuses a circuit that could not carry traffic: a backbone port, a disabled port, a
+port slower than the circuit, a VLAN-based end on a port another circuit takes whole, or a
+port-based end on a port other circuits share.
+
 Two designs must not take one port. A VLAN held twice is refused by the database; a whole
 port is not held by any row, so designs lock the port's row before taking it and check it
 again (a design skips a port another design has locked rather than wait for it). Circuits
@@ -33,7 +38,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from gigalis_nms.db.listing import execute_core
-from gigalis_nms.errors import Conflict
+from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput
 from gigalis_nms.inventory.enums import (
     CircuitStatus,
     DeviceStatus,
@@ -74,6 +79,21 @@ class CandidatePort:
             natural_key(self.hostname),
             natural_key(self.name),
         )
+
+
+@dataclass(frozen=True)
+class GivenPort:
+    """What design needs to know of a port given to a circuit end."""
+
+    interface_id: int
+    hostname: str
+    name: str
+    speed_mbps: int | None
+    enabled: bool
+    backbone_link: str | None  # the code of the backbone link it ends, if any
+
+    def __str__(self) -> str:
+        return f"{self.hostname} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,126 @@ def choose_end_port(
         f"no free port at site {site} for a {kind} end of {circuit.bandwidth_mbps} Mb/s: "
         "none is enabled, fast enough, on an active router, off the backbone, and unused by "
         "other circuits and operators",
+    )
+
+
+def check_given_end(session: Session, circuit: Circuit, end: str) -> None:
+    """Refuse the port given to the ``end`` ("a" or "z") of ``circuit`` when the circuit could
+    not work on it: InvalidInput for a port that cannot carry it (naming ``<end>_interface_id``,
+    or ``bandwidth_mbps`` for a port too slow), Conflict for a port that another circuit's end
+    makes unusable (naming ``<end>_interface_id`` and that circuit). An end without a port
+    passes: design chooses one that fits."""
+    interface_id = getattr(circuit, f"{end}_interface_id")
+    if interface_id is None:
+        return
+    port = _given_port(session, interface_id)
+    problem = given_port_problem(port, end, circuit.bandwidth_mbps)
+    if problem is not None:
+        raise InvalidInput(str(problem), [problem])
+    _check_sharing(session, circuit, end, port)
+
+
+def given_port_problem(port: GivenPort, end: str, mbps: int | None) -> FieldProblem | None:
+    """Why ``port`` cannot carry a circuit end of ``mbps``, by itself; None when it can.
+
+    >>> port = GivenPort(7, "nte1-cr1", "eth11", 1000, True, None)
+    >>> given_port_problem(port, "a", 1000) is None
+    True
+    >>> print(given_port_problem(port, "z", 10_000))
+    bandwidth_mbps: 10000 Mb/s is more than the Z end port nte1-cr1 eth11 runs at (1000 Mb/s)
+    """
+    field = f"{end}_interface_id"
+    if port.backbone_link is not None:
+        reason = (
+            f"{port} ends backbone link {port.backbone_link}; a circuit ends on a customer port"
+        )
+        return FieldProblem(field, reason)
+    if not port.enabled:
+        return FieldProblem(field, f"{port} is disabled (enabled: false)")
+    if port.speed_mbps is not None and mbps is not None and mbps > port.speed_mbps:
+        return FieldProblem(
+            "bandwidth_mbps",
+            f"{mbps} Mb/s is more than the {end.upper()} end port {port} runs at "
+            f"({port.speed_mbps} Mb/s)",
+        )
+    return None
+
+
+def _given_port(session: Session, interface_id: int) -> GivenPort:
+    backbone = (
+        sa.select(LINK.c.code)
+        .where(sa.or_(LINK.c.a_interface_id == interface_id, LINK.c.z_interface_id == interface_id))
+        .order_by(LINK.c.code)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            INTERFACE.c.id,
+            DEVICE.c.hostname,
+            INTERFACE.c.name,
+            INTERFACE.c.speed_mbps,
+            INTERFACE.c.enabled,
+            backbone.label("backbone_link"),
+        )
+        .join(DEVICE, DEVICE.c.id == INTERFACE.c.device_id)
+        .where(INTERFACE.c.id == interface_id)
+    )
+    row = execute_core(session, query).one()
+    return GivenPort(
+        row.id, row.hostname, row.name, row.speed_mbps, bool(row.enabled), row.backbone_link
+    )
+
+
+def _check_sharing(session: Session, circuit: Circuit, end: str, port: GivenPort) -> None:
+    """A port-based end takes the whole port: no other end may be there, nor any VLAN held
+    by another circuit. A VLAN-based end shares the port, unless a port-based end has it."""
+    field = f"{end}_interface_id"
+    other_end = "z" if end == "a" else "a"
+    port_based = getattr(circuit, f"{end}_vlan") is None
+    if port_based and getattr(circuit, f"{other_end}_interface_id") == port.interface_id:
+        raise Conflict.of(
+            field,
+            f"{port} is also the {other_end.upper()} end of circuit {circuit.ref}; a port-based "
+            "end takes the whole port",
+        )
+    for ref, vlan in _others_on_port(session, circuit, port.interface_id):
+        if port_based:
+            tag = f"VLAN {vlan}" if vlan is not None else "port-based"
+            raise Conflict.of(
+                field,
+                f"{port} carries circuit {ref} ({tag}); a port-based end takes the whole port",
+            )
+        if vlan is None:
+            raise Conflict.of(
+                field,
+                f"{port} is taken whole by the port-based circuit {ref}; a VLAN-based end "
+                "cannot share it",
+            )
+
+
+def _others_on_port(
+    session: Session, circuit: Circuit, interface_id: int
+) -> list[tuple[str, int | None]]:
+    """The other circuits in service that end on the port (with their VLAN there, None for a
+    port-based end) or hold a VLAN on it, by reference."""
+    ends = [
+        sa.select(CIRCUIT.c.ref, CIRCUIT.c[f"{end}_vlan"].label("vlan")).where(
+            _in_service(),
+            CIRCUIT.c.id != circuit.id,
+            CIRCUIT.c[f"{end}_interface_id"] == interface_id,
+        )
+        for end in ("a", "z")
+    ]
+    held = (
+        sa.select(CIRCUIT.c.ref, VLAN_HOLDING.c.vlan)
+        .join(CIRCUIT, CIRCUIT.c.id == VLAN_HOLDING.c.circuit_id)
+        .where(VLAN_HOLDING.c.interface_id == interface_id, CIRCUIT.c.id != circuit.id)
+    )
+    rows = execute_core(session, sa.union(*ends, held)).all()
+    # Port-based ends first: they are the reason whichever end is checked.
+    return sorted(
+        {(row.ref, row.vlan) for row in rows}, key=lambda row: (row[1] is not None, row[0])
     )
 
 

@@ -11,7 +11,8 @@ The steps, each recorded in the job before the next starts:
 4. *commit* on the routers whose diff is not empty, with a revert timer, then *confirm* once
    all have committed; a failure anywhere rolls back every router that committed;
 5. *finish*: circuits become ``active`` (or, deprovisioned, ``terminated`` with every holding
-   released); after a failure they go back to where they were.
+   released); after a failure they go back to where they were, a design made by the job
+   undone.
 
 A dry run does 1-3 in a transaction that is rolled back, discards the candidates and keeps
 the diffs: nothing changes, neither in the database nor on a router.
@@ -30,11 +31,13 @@ from sqlmodel import Session, col, select
 
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
+from gigalis_nms.errors import GigalisError
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.holdings import release_all_holdings
 from gigalis_nms.inventory.models import Circuit, Device, Interface
 from gigalis_nms.provisioning.design import design_circuit, release_design
 from gigalis_nms.provisioning.devices import (
+    REVERT_AFTER_SECONDS,
     DeviceResult,
     JobAccess,
     Progress,
@@ -57,6 +60,7 @@ from gigalis_nms.provisioning.jobs import (
     view_job,
 )
 from gigalis_nms.provisioning.models import (
+    CircuitDesign,
     DeviceOutcome,
     JobCircuit,
     JobDevice,
@@ -67,6 +71,9 @@ from gigalis_nms.provisioning.render import intended_configs
 
 logger = logging.getLogger(__name__)
 
+REVERT_NOTE = (
+    f"routers with a commit not yet confirmed revert by themselves within {REVERT_AFTER_SECONDS} s"
+)
 # Called with the hostnames about to be committed: the seam the lab tests use to make a
 # router unreachable in the middle of a job. Production code passes nothing.
 BeforeCommit = Callable[[Sequence[str]], None]
@@ -120,16 +127,29 @@ def run_job(
     with Heartbeat(engine, job_id, runner):
         try:
             _run(engine, claimed, access, progress, before_commit)
+        except KeyboardInterrupt:
+            # Ctrl-C, or SIGTERM turned into it by the command line: the job ends here, and
+            # routers whose commit was not confirmed yet revert by themselves.
+            _fail(engine, claimed, f"interrupted by {runner}; {REVERT_NOTE}")
+            raise
         except Exception as exc:  # whatever happens, the job ends with the reason recorded
-            reason = str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, JobFailed):
+            if isinstance(exc, JobFailed):
+                reason = str(exc)
+            elif isinstance(exc, GigalisError):
+                reason = "; ".join(map(str, exc.problems)) or exc.message
+            else:
                 logger.exception("job %s: unexpected error", job_id)
-            with session_scope(engine, actor=claimed.actor) as session:
-                _restore_circuits(session, job_id)
-                _mark_unreached(session, job_id)
-                finish_job(session, job_id, JobState.FAILED, reason)
+                reason = f"{type(exc).__name__}: {exc}"
+            _fail(engine, claimed, reason)
     with session_scope(engine, read_only=True) as session:
         return view_job(session, job_id)
+
+
+def _fail(engine: Engine, job: ClaimedJob, reason: str) -> None:
+    with session_scope(engine, actor=job.actor) as session:
+        _restore_circuits(session, job.id)
+        _mark_unreached(session, job.id)
+        finish_job(session, job.id, JobState.FAILED, reason)
 
 
 # --- plan and render ----------------------------------------------------------------------
@@ -146,11 +166,18 @@ def _plan(session: Session, job: ClaimedJob) -> None:
     if job.kind is not JobKind.PROVISION:
         return
     for circuit in _circuits(session, job.circuit_ids):
-        if circuit.status is CircuitStatus.RESERVED:
+        if circuit.status is CircuitStatus.RESERVED or not _designed(session, circuit):
             design_circuit(session, circuit, actor=job.actor)
         if circuit.status is CircuitStatus.DESIGNED:
             circuit.status = CircuitStatus.PROVISIONING
     session.flush()
+
+
+def _designed(session: Session, circuit: Circuit) -> bool:
+    found = session.exec(
+        select(CircuitDesign.id).where(col(CircuitDesign.circuit_id) == circuit.id)
+    ).first()
+    return found is not None
 
 
 def end_devices(session: Session, circuit_ids: Collection[int]) -> dict[str, int]:
@@ -264,6 +291,10 @@ def _run(
 ) -> None:
     configs = _plan_and_render(engine, job, access)
     hostnames = sorted(configs)
+    with session_scope(engine, read_only=True) as session:
+        refused = access.refusals(session, hostnames)
+    if refused:
+        raise JobFailed("; ".join(str(problem) for problem in refused))
     nornir = access.nornir(hostnames)
     try:
         unknown = missing_hosts(nornir, hostnames)
@@ -370,15 +401,19 @@ def _finish_circuits(session: Session, job: ClaimedJob) -> None:
 
 
 def _restore_circuits(session: Session, job_id: int) -> None:
-    """After a failure, circuits go back to their status before the job (a circuit designed
-    by this job stays designed: its design holds its capacity)."""
+    """After a failure, circuits go back to where they were before the job: a circuit this job
+    designed loses that design again, and the capacity it held."""
     links = session.exec(select(JobCircuit).where(col(JobCircuit.job_id) == job_id)).all()
     for link in links:
         circuit = session.get(Circuit, link.circuit_id) if link.circuit_id else None
         if circuit is None or circuit.status is not CircuitStatus.PROVISIONING:
             continue
         before = CircuitStatus(link.status_before or CircuitStatus.DESIGNED)
-        circuit.status = CircuitStatus.DESIGNED if before is CircuitStatus.RESERVED else before
+        if before is CircuitStatus.RESERVED:
+            circuit.status = CircuitStatus.DESIGNED
+            release_design(session, circuit)  # designed → reserved, capacity given back
+        else:
+            circuit.status = before
     session.flush()
 
 

@@ -63,6 +63,9 @@ class JobWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                # Also while running: a command-line job killed in the meantime is taken
+                # over once its heartbeat is stale.
+                recover_interrupted_jobs(self._engine, actor="worker:recovery")
                 self.run_queued()
             except Exception:  # the worker outlives any one job's unexpected failure
                 logger.exception("provisioning worker: a job could not be run")

@@ -81,6 +81,11 @@ def test_design_then_provision_through_the_api(network: Engine, papi: Api, fleet
     assert design["metric"] == "length"
     assert len(design["working"]["links"]) >= 1
     assert papi.get("viewer", "/api/v1/circuits/GIG-ETH-900001/design").json() == design
+    # Given back and designed again: the circuit is reserved in between.
+    assert papi.delete("noc", "/api/v1/circuits/GIG-ETH-900001/design").status_code == 204
+    assert papi.get("noc", "/api/v1/circuits/GIG-ETH-900001/design").status_code == 404
+    again = papi.post("noc", "/api/v1/circuits/GIG-ETH-900001/design", json={"metric": "length"})
+    assert again.json()["working"] == design["working"]
 
     queued = papi.post("noc", "/api/v1/circuits/GIG-ETH-900001/provision")
     assert queued.status_code == 202, queued.text
@@ -96,7 +101,7 @@ def test_design_then_provision_through_the_api(network: Engine, papi: Api, fleet
     circuit = papi.get("noc", "/api/v1/circuits", params={"ref": "GIG-ETH-900001"}).json()
     assert circuit["results"][0]["status"] == "active"
 
-    listed = papi.get("viewer", "/api/v1/jobs", params={"circuit": "GIG-ETH-900001"}).json()
+    listed = papi.get("noc", "/api/v1/jobs", params={"circuit": "GIG-ETH-900001"}).json()
     assert listed["count"] == 1
     assert listed["results"][0]["id"] == job["id"]
 
@@ -122,7 +127,15 @@ def test_a_dry_run_through_the_api_changes_nothing(
         ("operator", "GET", "/api/v1/jobs", 403, None),
         ("viewer", "POST", "/api/v1/circuits/GIG-ETH-900001/deprovision", 403, None),
         (None, "GET", "/api/v1/jobs/1", 401, None),
-        ("noc", "POST", "/api/v1/circuits/GIG-ETH-999999/provision", 404, "circuit"),
+        ("noc", "POST", "/api/v1/circuits/GIG-ETH-999999/provision", 404, "ref"),
+        (
+            "noc",
+            "POST",
+            "/api/v1/circuits/GIG-ETH-900001/provision?dryrun=true",
+            400,
+            "query.dryrun",
+        ),
+        ("viewer", "GET", "/api/v1/jobs", 403, None),
         ("noc", "GET", "/api/v1/jobs/99999", 404, "job"),
         ("noc", "GET", "/api/v1/jobs/0", 422, None),
         ("noc", "POST", "/api/v1/circuits/GIG-ETH-900001/deprovision", 422, "status"),
@@ -139,4 +152,12 @@ def test_refusals(
     assert answer.status_code == status, answer.text
     if field is not None:
         assert answer.json()["error"]["problems"][0]["field"] == field
+    assert papi.get("noc", "/api/v1/jobs").json()["count"] == 0
+
+
+def test_a_body_on_provision_is_refused_not_ignored(network: Engine, papi: Api) -> None:
+    new_circuit(network, "GIG-ETH-900001")
+    answer = papi.post("noc", "/api/v1/circuits/GIG-ETH-900001/provision", json={"dry_run": True})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["problems"][0]["field"] == "body"
     assert papi.get("noc", "/api/v1/jobs").json()["count"] == 0

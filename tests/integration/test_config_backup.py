@@ -4,7 +4,9 @@ nothing leaves the machine), hosts from the GigalisInventory plugin."""
 
 from __future__ import annotations
 
+import doctest
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from gigalis_nms.cli import app
+from gigalis_nms.console import DEVICE_LIBRARY_LOGGERS, configure_logging
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import NotFound
+from gigalis_nms.errors import InvalidInput, NotFound
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Device
 from gigalis_nms.provisioning import config_cli
@@ -28,6 +31,7 @@ from gigalis_nms.provisioning.backup import (
     BackupReport,
     config_sha256,
     diff_backups,
+    get_backup,
     latest_backups,
     list_backups,
     take_backups,
@@ -203,7 +207,42 @@ def test_an_unknown_backup_is_not_found(engine: Engine, nornir: Nornir) -> None:
     with session_scope(engine, read_only=True) as session, pytest.raises(NotFound) as missing:
         diff_backups(session, ids(report)["nte1-cr1"], 9999)
 
-    assert missing.value.message == "backup: no backup with id 9999"
+    assert missing.value.message == "second: no backup with id 9999"
+
+
+@pytest.mark.usefixtures("routers")  # the inventory loaded; no backup stored
+def test_two_unknown_backups_are_both_named(engine: Engine) -> None:
+    with session_scope(engine, read_only=True) as session, pytest.raises(NotFound) as missing:
+        diff_backups(session, 9998, 9999)
+
+    assert missing.value.message == (
+        "first: no backup with id 9998; second: no backup with id 9999"
+    )
+    assert [problem.field for problem in missing.value.problems] == ["first", "second"]
+    with session_scope(engine, read_only=True) as session, pytest.raises(NotFound) as one:
+        get_backup(session, 9999)
+    assert one.value.message == "backup: no backup with id 9999"
+
+
+@pytest.mark.usefixtures("routers")
+@pytest.mark.parametrize(
+    ("first", "second", "refused"),
+    [
+        (10**20, 1, ["first"]),
+        (1, 2**31, ["second"]),
+        (0, -1, ["first", "second"]),
+    ],
+)
+def test_ids_outside_the_column_range_are_refused_by_name(
+    engine: Engine, first: int, second: int, refused: list[str]
+) -> None:
+    with session_scope(engine, read_only=True) as session, pytest.raises(InvalidInput) as bad:
+        diff_backups(session, first, second)
+
+    assert [problem.field for problem in bad.value.problems] == refused
+    assert bad.value.problems[0].reason.endswith("is not a backup id: ids run from 1 to 2147483647")
+    with session_scope(engine, read_only=True) as session, pytest.raises(InvalidInput):
+        get_backup(session, 2**63)
 
 
 def test_backups_are_listed_newest_first_and_by_device(engine: Engine, nornir: Nornir) -> None:
@@ -240,6 +279,38 @@ def test_hosts_outside_the_inventory_are_backed_up_without_a_device(
         row = session.get(ConfigBackup, ids(report)["spare-er9"])
     assert row is not None
     assert row.device_id is None
+
+
+@pytest.fixture
+def library_levels() -> Iterator[None]:
+    """Nornir's and paramiko's loggers as Python leaves them, then as they were."""
+    loggers = [logging.getLogger(name) for name in DEVICE_LIBRARY_LOGGERS]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.NOTSET)
+    yield
+    for logger, level in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("library_levels")
+def test_at_info_the_log_holds_outcomes_not_configurations_nor_tracebacks(
+    engine: Engine, nornir: Nornir, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        backup_once(engine, nornir)
+    # Left alone, Nornir logs its tasks and a traceback per failed host.
+    assert any(record.name.startswith("nornir") for record in caplog.records)
+    caplog.clear()
+
+    configure_logging("INFO")
+    with caplog.at_level(logging.INFO):
+        backup_once(engine, nornir)
+
+    assert [r.name for r in caplog.records if r.name.startswith(DEVICE_LIBRARY_LOGGERS)] == []
+    assert "ang1-cr2: config backup failed: ConnectionException" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert "interface lo" not in caplog.text  # nothing of a configuration
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -314,4 +385,46 @@ def test_the_backups_and_diff_commands(cli: None, routers: MockRouters) -> None:
     same = gigalis("config", "diff", str(newer), str(newer))
     assert f"No difference: backups {newer} and {newer} hold the same configuration." in same
     missing = gigalis("config", "diff", str(newer), "9999", code=1)
-    assert "backup: no backup with id 9999" in missing
+    assert "second: no backup with id 9999" in missing
+    both = gigalis("config", "diff", "9998", "9999", code=1)
+    assert "first: no backup with id 9998; second: no backup with id 9999" in both
+
+
+def test_the_diff_command_refuses_ids_beyond_the_range(cli: None) -> None:
+    output = gigalis("config", "diff", "99999999999999999999", "1", code=1)
+
+    assert (
+        "error: first: 99999999999999999999 is not a backup id: ids run from 1 to 2147483647"
+    ) in output
+    assert "Traceback" not in output
+    assert "OverflowError" not in output
+
+
+def test_when_every_device_fails_none_is_said_backed_up(
+    cli: None, monkeypatch: pytest.MonkeyPatch, routers: MockRouters
+) -> None:
+    def unreachable_nornir(**options: Any) -> Nornir:
+        built = open_nornir(**options, sites=SITES)
+        return routers.rewire(built, unreachable=list(built.inventory.hosts))
+
+    monkeypatch.setattr(config_cli, "open_nornir", unreachable_nornir)
+
+    output = gigalis("config", "backup", "-q", code=1)
+
+    assert "All 4 devices failed; nothing was backed up." in output
+    assert "the others were backed up" not in output
+
+
+def test_the_backups_limit_is_a_page_like_the_job_list(cli: None) -> None:
+    gigalis("config", "backup", "--device", "nte1-cr1", "-q")
+
+    assert "Backups (1)" in gigalis("config", "backups", "--limit", "1")
+    for refused in ("0", "1001"):
+        output = gigalis("config", "backups", "--limit", refused, code=2)
+        assert "Invalid value for '--limit'" in output
+
+
+def test_the_backup_summary_examples_run() -> None:
+    result = doctest.testmod(config_cli)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -31,12 +31,14 @@ from gigalis_nms.inventory.models import (
     BackboneLink,
     BackboneLinkCreate,
     BackboneLinkUpdate,
+    BandwidthHolding,
     Circuit,
     CircuitCreate,
     CircuitUpdate,
     FibreCableCreate,
     FibreStrand,
     Interface,
+    InterfaceUpdate,
     Organisation,
     Site,
     StrandHolding,
@@ -50,6 +52,7 @@ from gigalis_nms.provisioning.design import (
     design_of,
     release_design,
     smallest_free_vni,
+    undesign_circuit,
 )
 from gigalis_nms.provisioning.models import (
     FIRST_VNI,
@@ -59,11 +62,14 @@ from gigalis_nms.provisioning.models import (
     PathRole,
 )
 from tests.integration import builders
+from tests.integration.builders import Inventory
+from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = "test:noc"
+V1 = "/api/v1"
 WAIT_S = 30
 
 Cable = tuple[str, str, str, float]  # code, A site, Z site, km
@@ -573,7 +579,7 @@ def test_only_a_reserved_ethernet_line_is_designed(engine: Engine, diamond: Back
 
     designed = refused_without_trace_any(engine, circuit_id)
     assert designed.problems[0].field == "status"
-    assert "is designed; only a reserved circuit is designed" in designed.message
+    assert "is designed already; undesign it to design it again" in designed.message
     wrong_kind = refused_without_trace_any(engine, dark_fibre_id)
     assert wrong_kind.problems[0].field == "service_type"
 
@@ -613,17 +619,92 @@ def test_a_failure_late_in_the_design_leaves_nothing(
     assert circuit_row(engine, circuit_id).description == "still here"
 
 
-def test_bandwidth_held_by_hand_is_refused(engine: Engine, diamond: Backbone) -> None:
-    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+def hold_by_hand(engine: Engine, backbone: Backbone, circuit_id: int, *codes: str) -> None:
     with session_scope(engine) as session:
         circuit = session.get(Circuit, circuit_id)
         assert circuit is not None
-        service.hold_bandwidth(session, circuit, diamond.links["BL-NTE1-ANG1"])
+        for code in codes:
+            service.hold_bandwidth(session, circuit, backbone.links[code])
 
-    refused = refused_without_trace(engine, circuit_id, InvalidInput)
 
-    assert refused.problems[0].field == "holdings"
-    assert "already holds bandwidth on BL-NTE1-ANG1 outside a design" in refused.message
+def test_bandwidth_held_by_hand_is_taken_over(
+    engine: Engine, diamond: Backbone, caplog: pytest.LogCaptureFixture
+) -> None:
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+    # One link on the path the design takes, one off it.
+    hold_by_hand(engine, diamond, circuit_id, "BL-NTE1-ANG1", "BL-LRY1-CHO1")
+
+    with caplog.at_level(logging.INFO, logger="gigalis_nms.provisioning.design"):
+        design(engine, circuit_id)
+
+    assert hops(engine, circuit_id) == {PathRole.WORKING: VIA_ANGERS}
+    assert held(engine) == dict.fromkeys(VIA_ANGERS, 1000)
+    assert (
+        "circuit GIG-ETH-000001: bandwidth held outside a design on "
+        "['BL-LRY1-CHO1', 'BL-NTE1-ANG1'] released; designing afresh"
+    ) in caplog.text
+    assert circuit_row(engine, circuit_id).status is CircuitStatus.DESIGNED
+
+
+def test_a_refused_design_keeps_the_bandwidth_held_by_hand(
+    engine: Engine, diamond: Backbone
+) -> None:
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1", protected=True)
+    hold_by_hand(engine, diamond, circuit_id, "BL-LRY1-CHO1")
+    narrow(engine, diamond, "BL-NTE1-LRY1", 500)
+
+    refused_without_trace(engine, circuit_id, Conflict)
+
+    assert held(engine) == {"BL-LRY1-CHO1": 1000}
+
+
+def mark_designed(engine: Engine, circuit_id: int) -> None:
+    """Record the circuit as designed without a design, as the inventory's files can."""
+    with session_scope(engine) as session:
+        update = CircuitUpdate(status=CircuitStatus.DESIGNED)
+        service.update_object(session, service.CIRCUITS, circuit_id, update)
+
+
+def test_a_designed_circuit_without_a_design_is_designed(engine: Engine, diamond: Backbone) -> None:
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+    hold_by_hand(engine, diamond, circuit_id, *VIA_LA_ROCHE)
+    mark_designed(engine, circuit_id)
+
+    assert design(engine, circuit_id) == FIRST_VNI
+
+    assert hops(engine, circuit_id) == {PathRole.WORKING: VIA_ANGERS}
+    assert held(engine) == dict.fromkeys(VIA_ANGERS, 1000)
+    circuit = circuit_row(engine, circuit_id)
+    assert circuit.status is CircuitStatus.DESIGNED
+    assert circuit.a_interface_id is not None
+    assert circuit.z_interface_id is not None
+
+
+def test_the_shipped_circuits_without_a_design_are_designed(engine: Engine) -> None:
+    load_inventory(engine, ROOT / "inventory", actor="test:loader")
+    with session_scope(engine, read_only=True) as session:
+        refs = {"GIG-ETH-000017": CircuitStatus.DESIGNED, "GIG-ETH-000018": CircuitStatus.RESERVED}
+        circuits = {
+            ref: session.exec(select(Circuit).where(col(Circuit.ref) == ref)).one() for ref in refs
+        }
+    assert {ref: circuit.status for ref, circuit in circuits.items()} == refs
+
+    for circuit in circuits.values():
+        design(engine, _id(circuit))
+
+    for ref, circuit in circuits.items():
+        paths = hops(engine, _id(circuit))
+        assert paths[PathRole.WORKING], ref
+        with session_scope(engine, read_only=True) as session:
+            holdings = session.exec(
+                select(BackboneLink.code, BandwidthHolding.bandwidth_mbps)
+                .join(BandwidthHolding, col(BandwidthHolding.backbone_link_id) == BackboneLink.id)
+                .where(col(BandwidthHolding.circuit_id) == circuit.id)
+            ).all()
+        assert sorted(holdings) == sorted(
+            (code, circuit.bandwidth_mbps) for code in paths[PathRole.WORKING]
+        )
+        assert circuit_row(engine, _id(circuit)).status is CircuitStatus.DESIGNED
 
 
 # --- VNIs and release ---------------------------------------------------------------------
@@ -697,6 +778,299 @@ def test_describe_design_prints_both_paths(engine: Engine, diamond: Backbone) ->
     assert "working  nte1-cr1 =BL-NTE1-ANG1=> ang1-cr1 =BL-ANG1-CHO1=> cho1-cr1" in text_
     assert "protect  nte1-cr1 =BL-NTE1-LRY1=> lry1-cr1 =BL-LRY1-CHO1=> cho1-cr1" in text_
     assert "2 links, 45.0 km, IGP 60, cables C-LRY1-CHO1, C-NTE1-LRY1" in text_
+
+
+# --- Undesign -----------------------------------------------------------------------------
+
+
+def undesign(engine: Engine, circuit_id: int) -> None:
+    with session_scope(engine, actor=ACTOR) as session:
+        circuit = session.get(Circuit, circuit_id)
+        assert circuit is not None
+        undesign_circuit(session, circuit)
+
+
+def designs_of(engine: Engine, circuit_id: int) -> list[CircuitDesign]:
+    with session_scope(engine, read_only=True) as session:
+        return list(
+            session.exec(select(CircuitDesign).where(col(CircuitDesign.circuit_id) == circuit_id))
+        )
+
+
+def vlans_of(engine: Engine, circuit_id: int) -> list[tuple[int, int]]:
+    with session_scope(engine, read_only=True) as session:
+        rows = session.exec(
+            select(VlanHolding.interface_id, VlanHolding.vlan).where(
+                col(VlanHolding.circuit_id) == circuit_id
+            )
+        ).all()
+    return sorted((port, vlan) for port, vlan in rows)
+
+
+def test_undesign_takes_a_designed_circuit_back_to_reserved(
+    engine: Engine, diamond: Backbone
+) -> None:
+    handoff = diamond.port("NTE1", "eth12")
+    circuit_id = new_circuit(
+        engine, diamond, 1, "NTE1", "CHO1", protected=True, a_interface_id=handoff, a_vlan=100
+    )
+    design(engine, circuit_id)
+    ends = vlans_of(engine, circuit_id)
+
+    undesign(engine, circuit_id)
+
+    circuit = circuit_row(engine, circuit_id)
+    assert circuit.status is CircuitStatus.RESERVED
+    assert (designs_of(engine, circuit_id), hops(engine, circuit_id), held(engine)) == ([], {}, {})
+    assert vlans_of(engine, circuit_id) == ends  # the ends keep their ports and VLANs
+    with session_scope(engine, read_only=True) as session:
+        assert smallest_free_vni(session) == FIRST_VNI
+    assert design(engine, circuit_id) == FIRST_VNI
+
+
+def test_undesign_releases_bandwidth_held_by_hand(engine: Engine, diamond: Backbone) -> None:
+    reserved = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+    hold_by_hand(engine, diamond, reserved, "BL-NTE1-ANG1")
+    without_design = new_circuit(engine, diamond, 2, "NTE1", "CHO1")
+    hold_by_hand(engine, diamond, without_design, *VIA_LA_ROCHE)
+    mark_designed(engine, without_design)
+
+    for circuit_id in (reserved, without_design):
+        undesign(engine, circuit_id)
+
+    assert held(engine) == {}
+    assert [circuit_row(engine, c).status for c in (reserved, without_design)] == [
+        CircuitStatus.RESERVED,
+        CircuitStatus.RESERVED,
+    ]
+    undesign(engine, reserved)  # nothing left: nothing to do
+
+
+def test_undesign_refuses_a_circuit_on_the_routers(engine: Engine, diamond: Backbone) -> None:
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+    design(engine, circuit_id)
+    with session_scope(engine) as session:
+        for status in (CircuitStatus.PROVISIONING, CircuitStatus.ACTIVE):
+            update = CircuitUpdate(status=status)
+            service.update_object(session, service.CIRCUITS, circuit_id, update)
+
+    with session_scope(engine, actor=ACTOR) as session:
+        before = snapshot(session)
+        circuit = session.get(Circuit, circuit_id)
+        assert circuit is not None
+        with pytest.raises(InvalidInput) as refused:
+            undesign_circuit(session, circuit)
+        assert snapshot(session) == before
+
+    assert refused.value.problems[0].field == "status"
+    assert refused.value.message == (
+        "status: circuit GIG-ETH-000001 is active: it is configured on the routers, so "
+        "deprovision it instead"
+    )
+    assert hops(engine, circuit_id) == {PathRole.WORKING: VIA_ANGERS}
+
+
+def test_undesign_refuses_a_terminated_circuit(engine: Engine, diamond: Backbone) -> None:
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1")
+    with session_scope(engine) as session:
+        update = CircuitUpdate(status=CircuitStatus.TERMINATED)
+        service.update_object(session, service.CIRCUITS, circuit_id, update)
+
+    with pytest.raises(InvalidInput) as refused:
+        undesign(engine, circuit_id)
+
+    assert refused.value.problems[0].field == "status"
+    assert "is terminated" in refused.value.message
+
+
+# --- End ports given by hand --------------------------------------------------------------
+
+
+def test_bandwidth_above_an_end_ports_speed_is_refused(engine: Engine, diamond: Backbone) -> None:
+    one_gig = diamond.port("NTE1", "eth11")
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1", mbps=5000, a_interface_id=one_gig)
+
+    refused = refused_without_trace(engine, circuit_id, InvalidInput)
+
+    assert refused.message == (
+        "bandwidth_mbps: 5000 Mb/s is more than the A end port nte1-cr1 eth11 runs at (1000 Mb/s)"
+    )
+
+
+def disable(engine: Engine, port_id: int) -> None:
+    with session_scope(engine) as session:
+        update = InterfaceUpdate(enabled=False)
+        service.update_object(session, service.INTERFACES, port_id, update)
+
+
+def test_a_disabled_end_port_is_refused(engine: Engine, diamond: Backbone) -> None:
+    port = diamond.port("CHO1", "eth10")
+    disable(engine, port)
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1", z_interface_id=port)
+
+    refused = refused_without_trace(engine, circuit_id, InvalidInput)
+
+    assert refused.message == "z_interface_id: cho1-cr1 eth10 is disabled (enabled: false)"
+
+
+def test_a_backbone_port_is_refused_as_an_end(engine: Engine, diamond: Backbone) -> None:
+    backbone_port = diamond.port("NTE1", "eth-bb1")
+    circuit_id = new_circuit(engine, diamond, 1, "NTE1", "CHO1", a_interface_id=backbone_port)
+
+    refused = refused_without_trace(engine, circuit_id, InvalidInput)
+
+    assert refused.problems[0].field == "a_interface_id"
+    assert "nte1-cr1 eth-bb1 ends backbone link BL-NTE1-ANG1" in refused.message
+
+
+def test_a_vlan_end_on_a_port_taken_whole_is_refused(engine: Engine, diamond: Backbone) -> None:
+    port = diamond.port("NTE1", "eth10")
+    new_circuit(engine, diamond, 1, "NTE1", "CHO1", a_interface_id=port)  # port-based
+    circuit_id = new_circuit(engine, diamond, 2, "NTE1", "CHO1", a_interface_id=port, a_vlan=200)
+
+    refused = refused_without_trace(engine, circuit_id, Conflict)
+
+    assert refused.message == (
+        "a_interface_id: nte1-cr1 eth10 is taken whole by the port-based circuit "
+        "GIG-ETH-000001; a VLAN-based end cannot share it"
+    )
+
+
+def test_a_port_based_end_on_a_port_with_vlans_is_refused(
+    engine: Engine, diamond: Backbone
+) -> None:
+    handoff = diamond.port("CHO1", "eth12")
+    vlan_circuit = new_circuit(
+        engine, diamond, 1, "NTE1", "CHO1", z_interface_id=handoff, z_vlan=300
+    )
+    circuit_id = new_circuit(engine, diamond, 2, "NTE1", "CHO1", z_interface_id=handoff)
+
+    refused = refused_without_trace(engine, circuit_id, Conflict)
+
+    assert refused.message == (
+        "z_interface_id: cho1-cr1 eth12 carries circuit GIG-ETH-000001 (VLAN 300); a "
+        "port-based end takes the whole port"
+    )
+    with session_scope(engine) as session:  # a terminated circuit is no longer there
+        update = CircuitUpdate(status=CircuitStatus.TERMINATED)
+        service.update_object(session, service.CIRCUITS, vlan_circuit, update)
+    design(engine, circuit_id)
+
+
+def test_both_port_based_ends_on_one_port_are_refused(engine: Engine, diamond: Backbone) -> None:
+    port = diamond.port("NTE1", "eth10")
+    circuit_id = new_circuit(
+        engine, diamond, 1, "NTE1", "NTE1", a_interface_id=port, z_interface_id=port
+    )
+
+    refused = refused_without_trace(engine, circuit_id, Conflict)
+
+    assert refused.problems[0].field == "a_interface_id"
+    assert "nte1-cr1 eth10 is also the Z end of circuit GIG-ETH-000001" in refused.message
+
+
+# --- Inventory changes to designed circuits -----------------------------------------------
+
+
+def api_design(engine: Engine, circuit_id: int) -> None:
+    with session_scope(engine, actor=ACTOR) as session:
+        circuit = session.get(Circuit, circuit_id)
+        assert circuit is not None
+        design_circuit(session, circuit, actor=ACTOR)
+
+
+def refusal(response: Any, status: int, field: str) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert [problem["field"] for problem in error["problems"]] == [field], response.text
+    message: str = error["message"]
+    return message
+
+
+def test_terminating_a_designed_circuit_frees_its_design(
+    engine: Engine, api: Api, inventory: Inventory
+) -> None:
+    circuit_id = inventory.circuit_a
+    api_design(engine, circuit_id)
+    assert designs_of(engine, circuit_id) != []
+
+    response = api.patch("noc", f"{V1}/circuits/{circuit_id}", json={"status": "terminated"})
+
+    assert response.status_code == 200, response.text
+    assert (designs_of(engine, circuit_id), hops(engine, circuit_id), held(engine)) == ([], {}, {})
+    with session_scope(engine, read_only=True) as session:
+        assert smallest_free_vni(session) == FIRST_VNI
+        deleted = session.connection().execute(
+            text("SELECT entity FROM audit_entry WHERE action = 'delete'")
+        )
+        assert {"circuit_design", "circuit_hop"} <= set(deleted.scalars())
+
+
+def test_moving_a_designed_circuits_end_is_refused(
+    engine: Engine, api: Api, inventory: Inventory
+) -> None:
+    circuit_id = inventory.circuit_a
+    path = f"{V1}/circuits/{circuit_id}"
+    api_design(engine, circuit_id)
+    ends = vlans_of(engine, circuit_id)
+
+    moved = api.patch("noc", path, json={"a_interface_id": inventory.ports["a3"]})
+    other_port = api.patch("noc", path, json={"z_interface_id": inventory.ports["b3"], "z_vlan": 7})
+
+    message = refusal(moved, 422, "a_interface_id")
+    assert message == (
+        "a_interface_id: circuit GIG-ETH-000001 is designed: undesign it (or deprovision it) "
+        "before moving its ends"
+    )
+    refusal(other_port, 422, "z_interface_id")
+    circuit = circuit_row(engine, circuit_id)
+    assert (circuit.a_interface_id, circuit.z_interface_id, circuit.z_vlan) == (
+        inventory.ports["a1"],
+        inventory.ports["b1"],
+        100,
+    )
+    assert vlans_of(engine, circuit_id) == ends
+    assert hops(engine, circuit_id) == {PathRole.WORKING: ["BL-NTE1-ANG1"]}
+
+    undesign(engine, circuit_id)
+    again = api.patch("noc", path, json={"a_interface_id": inventory.ports["a3"]})
+    assert again.status_code == 200, again.text
+
+
+def test_moving_a_designed_circuits_site_is_refused_whoever_writes_it(
+    engine: Engine, inventory: Inventory
+) -> None:
+    api_design(engine, inventory.circuit_b)  # without ports: the design gives them
+
+    with session_scope(engine) as session:
+        circuit = session.get(Circuit, inventory.circuit_b)
+        assert circuit is not None
+        circuit.z_site_id, circuit.z_interface_id = inventory.site_b, None
+        with pytest.raises(InvalidInput) as refused:
+            session.flush()
+        session.rollback()
+
+    assert refused.value.problems[0].field == "z_site_id"
+    assert circuit_row(engine, inventory.circuit_b).z_site_id == inventory.site_a
+
+
+def test_other_changes_to_a_designed_circuit_keep_its_design(
+    engine: Engine, api: Api, inventory: Inventory
+) -> None:
+    circuit_id = inventory.circuit_a
+    path = f"{V1}/circuits/{circuit_id}"
+    api_design(engine, circuit_id)
+
+    same_port = api.patch("noc", path, json={"a_interface_id": inventory.ports["a1"]})
+    resized = api.patch("noc", path, json={"bandwidth_mbps": 400, "description": "bigger"})
+    too_big = api.patch("noc", path, json={"bandwidth_mbps": 2000})
+
+    assert same_port.status_code == 200, same_port.text
+    assert resized.status_code == 200, resized.text
+    refusal(too_big, 409, "bandwidth_mbps")
+    assert hops(engine, circuit_id) == {PathRole.WORKING: ["BL-NTE1-ANG1"]}
+    assert held(engine) == {"BL-NTE1-ANG1": 400}  # the holding on the hop's link followed
+    assert len(designs_of(engine, circuit_id)) == 1
 
 
 # --- The real network ---------------------------------------------------------------------

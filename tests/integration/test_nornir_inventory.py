@@ -4,6 +4,7 @@ here connects to a device: building an inventory opens no session."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,76 @@ def test_without_a_login_every_device_is_named(
         init_nornir(database_url=database_url, settings=settings)
 
     assert len(refused.value.problems) == len(network)
-    assert refused.value.message.startswith(f"{len(network)} devices cannot be reached:")
+    hostnames = sorted(device["hostname"] for device in network)
+    assert refused.value.message == (
+        f"{len(network)} devices cannot be reached: devices {', '.join(hostnames[:10])}"
+        f" and {len(network) - 10} more: username: no login: set GIGALIS_DEVICE_USERNAME or"
+        " give one in the credentials file"
+    )
+
+
+def test_every_device_refused_is_named_by_reason(
+    network: list[dict[str, Any]], database_url: str, settings: Settings, engine: Engine
+) -> None:
+    set_device(engine, "cho1-cr1", platform="vyos")
+    set_device(engine, "nte2-cr1", management_address=None)
+
+    with pytest.raises(InvalidInput) as refused:
+        init_nornir(
+            database_url=database_url,
+            settings=settings.model_copy(update={"device_username": "netops"}),
+            sites=["CHO1", "NTE1", "NTE2"],
+        )
+
+    assert refused.value.message == (
+        "2 devices cannot be reached: device cho1-cr1: platform: 'vyos' has no NAPALM driver"
+        " here; known: eos, frr, iosxr, junos; device nte2-cr1: management_address: not set:"
+        " cannot reach the device"
+    )
+    assert [problem.location for problem in refused.value.problems] == [
+        "device cho1-cr1",
+        "device nte2-cr1",
+    ]
+
+
+def test_a_directory_as_credentials_file_is_named(
+    network: list[dict[str, Any]], database_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        init_nornir(database_url=database_url, settings=settings, credentials_file=tmp_path)
+
+    assert refused.value.message == (
+        f"credentials_file: {tmp_path}: is a directory, not a credentials file"
+    )
+
+
+@pytest.mark.usefixtures("network")
+def test_host_entries_that_name_no_device_are_reported(
+    database_url: str,
+    device_settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    set_device(engine, "snz1-cr1", status=DeviceStatus.RETIRED)  # known, though not reached
+    secrets = tmp_path / "credentials.yaml"
+    secrets.write_text(
+        "hosts: {nte1-cr1: {username: a}, nte1-rc2: {username: b}, snz1-cr1: {username: c},"
+        " gone-er1: {username: d}}\n"
+    )
+    secrets.chmod(0o600)
+
+    with caplog.at_level(logging.WARNING, logger="gigalis_nms.provisioning.nornir_inventory"):
+        nornir = init_nornir(
+            database_url=database_url, settings=device_settings, credentials_file=secrets
+        )
+
+    assert nornir.inventory.hosts["nte1-cr1"].username == "a"
+    assert nornir.inventory.hosts["nte1-cr2"].username == "netops"  # the misspelt entry's
+    assert [record.getMessage() for record in caplog.records] == [
+        f"credentials file {secrets}: hosts gone-er1, nte1-rc2 name no device of the inventory;"
+        " their entries are not used"
+    ]
 
 
 def test_the_database_url_defaults_to_the_settings(

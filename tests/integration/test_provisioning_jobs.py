@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
-from gigalis_nms.errors import Conflict, InvalidInput, NotFound
+from gigalis_nms.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.holdings import list_holdings
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import BackboneLink, Circuit, CircuitCreate, Device, Interface
+from gigalis_nms.provisioning.access import production_refusals
 from gigalis_nms.provisioning.jobs import (
     MAX_ATTEMPTS,
+    cancel_job,
     create_job,
     recover_interrupted_jobs,
     view_job,
@@ -181,6 +183,7 @@ def test_a_refused_commit_rolls_back_the_routers_that_committed(
     network: Engine, fleet: Fleet, access: MemoryAccess
 ) -> None:
     new_circuit(network, "GIG-ETH-900001")
+    before = held(network)
     fleet.router(Z_DEVICE).refuse_commit = "commit refused: configuration locked by another user"
     view = provision(network, access, "GIG-ETH-900001")
 
@@ -192,8 +195,9 @@ def test_a_refused_commit_rolls_back_the_routers_that_committed(
     assert outcomes == {A_DEVICE: DeviceOutcome.ROLLED_BACK, Z_DEVICE: DeviceOutcome.FAILED}
     assert fleet.routers[A_DEVICE].running == ""  # back to what it was
     assert not fleet.routers[A_DEVICE].pending
-    # Designed by the job, the circuit keeps its design (and its capacity) for another try.
-    assert status_of(network, "GIG-ETH-900001") is CircuitStatus.DESIGNED
+    # Designed by the job, the circuit is reserved again, its capacity given back.
+    assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED
+    assert held(network) == before
 
     fleet.router(Z_DEVICE).refuse_commit = None
     retried = provision(network, access, "GIG-ETH-900001")
@@ -403,3 +407,48 @@ def test_concurrent_requests_queue_one_job_per_circuit(network: Engine) -> None:
     assert sorted(outcomes) == ["queued", "refused"]
     with session_scope(network, read_only=True) as session:
         assert len(session.exec(select(ProvisioningJob)).all()) == 1
+
+
+def test_a_queued_job_can_be_cancelled_a_running_one_cannot(network: Engine) -> None:
+    new_circuit(network, "GIG-ETH-900001")
+    queued = queue(network, JobKind.PROVISION, "GIG-ETH-900001")
+    with session_scope(network, actor="test") as session:
+        cancel_job(session, queued, actor="cli:alice")
+    with session_scope(network, read_only=True) as session:
+        view = view_job(session, queued)
+    assert view.state is JobState.FAILED
+    assert view.error == "cancelled by cli:alice before it ran"
+    assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED
+
+    running = queue(network, JobKind.PROVISION, "GIG-ETH-900001")
+    _leave_running(network, running, runner="elsewhere:1")
+    with session_scope(network, actor="test") as session, pytest.raises(InvalidInput) as refused:
+        cancel_job(session, running, actor="cli:alice")
+    assert "interrupt the process running it" in str(refused.value)
+
+
+class ProductionLikeAccess(MemoryAccess):
+    """Routers in memory, guarded as production routers are."""
+
+    def refusals(self, session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
+        return production_refusals(session, hostnames)
+
+
+def test_production_routers_that_a_replace_would_harm_are_refused(
+    network: Engine, fleet: Fleet
+) -> None:
+    with session_scope(network, read_only=True) as session:
+        reasons = [p.reason for p in production_refusals(session, ["nte2-cr1", "nte1-cr1"])]
+    assert any(r.startswith("nte2-cr1 runs junos") for r in reasons), reasons
+    assert any(r.startswith("nte1-cr1 carries GIG-ETH-000001") for r in reasons), reasons
+
+    # A job on such a router fails before any router is touched.
+    new_circuit(network, "GIG-ETH-900001")
+    view = provision(network, ProductionLikeAccess(fleet), "GIG-ETH-900001")
+    assert view.state is JobState.FAILED
+    assert view.error is not None
+    assert "configured by hand before Gigalis managed it" in view.error
+    assert all(
+        router.commits == [] and router.candidate is None for router in fleet.routers.values()
+    )
+    assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED

@@ -1,5 +1,6 @@
 """Paths over the backbone, on plain records: shortest by IGP or by length, capacity, and
-protection paths that share no fibre cable with the working one."""
+protection paths that share no fibre cable with the working one; and the ports given to
+circuit ends, judged on their own."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from gigalis_nms.provisioning.paths import (
     protected_pair,
     shortest_route,
 )
-from gigalis_nms.provisioning.ports import handoff_operator
+from gigalis_nms.provisioning.ports import GivenPort, given_port_problem, handoff_operator
 
 
 def edge(
@@ -223,3 +224,32 @@ def test_the_protection_path_needs_room_too() -> None:
 def test_a_port_hands_off_to_the_operator_the_lab_plugs_in(description: str | None) -> None:
     codes = frozenset({"ORNG", "SFRB"})
     assert handoff_operator(description, codes) == operator_of(description, codes)
+
+
+def given(*, speed: int | None = 1000, enabled: bool = True, link: str | None = None) -> GivenPort:
+    return GivenPort(7, "nte1-cr1", "eth11", speed, enabled, link)
+
+
+@pytest.mark.parametrize(
+    ("port", "mbps", "field", "reason"),
+    [
+        (given(link="BL-NTE1-ANG1", enabled=False, speed=100), 1000, "a_interface_id",
+         "nte1-cr1 eth11 ends backbone link BL-NTE1-ANG1; a circuit ends on a customer port"),
+        (given(enabled=False, speed=100), 1000, "a_interface_id",
+         "nte1-cr1 eth11 is disabled (enabled: false)"),
+        (given(speed=100), 1000, "bandwidth_mbps",
+         "1000 Mb/s is more than the A end port nte1-cr1 eth11 runs at (100 Mb/s)"),
+    ],
+)  # fmt: skip
+def test_a_given_port_names_its_first_fault(
+    port: GivenPort, mbps: int, field: str, reason: str
+) -> None:
+    problem = given_port_problem(port, "a", mbps)
+
+    assert problem is not None
+    assert (problem.field, problem.reason) == (field, reason)
+
+
+def test_a_given_port_of_unknown_or_enough_speed_is_accepted() -> None:
+    assert given_port_problem(given(speed=None), "z", 400_000) is None
+    assert given_port_problem(given(speed=1000), "z", 1000) is None

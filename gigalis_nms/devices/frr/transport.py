@@ -174,6 +174,7 @@ class SshTransport:
         # Without a key file or a password, fall back to the user's agent and default keys,
         # as the ssh command would.
         use_defaults = self.key_file is None and self.password is None
+        started = time.monotonic()
         try:
             client.connect(
                 self.host,
@@ -187,33 +188,55 @@ class SshTransport:
                 allow_agent=use_defaults,
                 look_for_keys=use_defaults,
             )
-        except paramiko.BadHostKeyException as error:
-            raise ConnectionException(
-                f"{self._where}: host key does not match {self.known_hosts_file}; refusing to"
-                " connect (the router was reinstalled, or someone is in the middle)"
-            ) from error
-        except paramiko.AuthenticationException as error:
-            raise ConnectAuthError(f"{self._where}: authentication failed: {error}") from error
-        except paramiko.SSHException as error:
-            raise ConnectionException(self._ssh_failure(error)) from error
-        except TimeoutError as error:
-            raise ConnectTimeoutError(
-                f"{self._where}: no answer within {self.timeout} s"
-            ) from error
-        except OSError as error:
-            raise ConnectionException(f"{self._where}: cannot connect: {error}") from error
+        except (paramiko.SSHException, OSError) as error:
+            failure = self._connect_failure(error, time.monotonic() - started, _no_banner(client))
+            client.close()  # its transport thread and socket end now, not at exit
+            raise failure from error
         _send_without_delay(client)
         self._client = client
         log.debug("%s: SSH session open", self._where)
 
-    def _ssh_failure(self, error: paramiko.SSHException) -> str:
+    def _connect_failure(
+        self, error: paramiko.SSHException | OSError, waited: float, silent: bool
+    ) -> ConnectionException:
+        """What a failed connect() means, in napalm's terms; ``silent`` when the router sent
+        no SSH banner."""
+        if isinstance(error, paramiko.BadHostKeyException):
+            return ConnectionException(
+                f"{self._where}: host key does not match {self.known_hosts_file}; refusing to"
+                " connect (the router was reinstalled, or someone is in the middle)"
+            )
+        if isinstance(error, paramiko.AuthenticationException):
+            return ConnectAuthError(f"{self._where}: authentication failed: {error}")
+        if isinstance(error, paramiko.SSHException):
+            return self._banner_failure(waited) if silent else self._ssh_failure(error)
+        if isinstance(error, TimeoutError):
+            return ConnectTimeoutError(f"{self._where}: no answer within {self.timeout} s")
+        return ConnectionException(f"{self._where}: cannot connect: {error}")
+
+    def _ssh_failure(self, error: paramiko.SSHException) -> ConnectionException:
         # RejectPolicy raises a bare SSHException for a host missing from known_hosts.
         if "not found in known_hosts" in str(error):
-            return (
+            return ConnectionException(
                 f"{self._where}: its host key is not in {self.known_hosts_file}; add the"
                 " router's key there first (an unknown host is refused, never added)"
             )
-        return f"{self._where}: SSH negotiation failed: {error}"
+        return ConnectionException(f"{self._where}: SSH negotiation failed: {error}")
+
+    def _banner_failure(self, waited: float) -> ConnectionException:
+        # paramiko words a banner that never came as "No existing session" (its login step
+        # finds the transport dead) or "Error reading SSH protocol banner": neither says that
+        # the router took the connection and then kept silent until the deadline, which is
+        # what the operator needs to hear (a hung sshd, a port forward with nothing behind).
+        if waited >= self.timeout:
+            return ConnectTimeoutError(
+                f"{self._where}: no SSH banner within {self.timeout} s: the router accepted"
+                " the connection and said nothing"
+            )
+        return ConnectionException(
+            f"{self._where}: the connection closed before the router's SSH banner: is an SSH"
+            f" server listening on port {self.port}?"
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -294,6 +317,12 @@ def _check_private_key(path: str, password: str | None) -> None:
         ) from error
     except OSError as error:
         raise ConnectAuthError(f"cannot read key file {path}: {error}") from error
+
+
+def _no_banner(client: paramiko.SSHClient) -> bool:
+    """Whether the router never sent its SSH banner (its identification line)."""
+    transport = client.get_transport()
+    return transport is not None and not transport.remote_version
 
 
 def _send_without_delay(client: paramiko.SSHClient) -> None:
