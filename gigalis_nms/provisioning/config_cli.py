@@ -47,6 +47,18 @@ OUTCOME_STYLES = {
 }
 SHORT_SHA = 12
 
+# Options shared by the commands that reach routers.
+Devices = Annotated[
+    list[str] | None,
+    typer.Option("--device", help="a device's hostname; repeat for several; default: every router"),
+]
+RuntimeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
+    ),
+]
+
 
 def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
@@ -55,21 +67,11 @@ def cli_actor() -> str:
 @config_app.command("backup")
 @reports_errors
 def backup(
-    devices: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--device", help="a device's hostname; repeat for several; default: every device"
-        ),
-    ] = None,
+    devices: Devices = None,
     lab: Annotated[
         bool, typer.Option("--lab", help="back up the running lab's routers instead")
     ] = False,
-    runtime_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
-        ),
-    ] = None,
+    runtime_dir: RuntimeDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Store the running configuration of every active or staged router (or those named),
@@ -222,21 +224,11 @@ DRIFT_STYLES = {
 @config_app.command("drift")
 @reports_errors
 def drift(
-    devices: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--device", help="a device's hostname; repeat for several; default: every router"
-        ),
-    ] = None,
+    devices: Devices = None,
     lab: Annotated[
         bool, typer.Option("--lab", help="check the running lab's routers instead")
     ] = False,
-    runtime_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--runtime-dir", help="the lab's state folder, with --lab (GIGALIS_LAB_RUNTIME_DIR)"
-        ),
-    ] = None,
+    runtime_dir: RuntimeDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no diffs")] = False,
 ) -> None:
     """Compare each router's running configuration with the one Gigalis intends for it (base
