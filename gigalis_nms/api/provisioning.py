@@ -106,7 +106,8 @@ def _queue(
     request: Request, session: DbSession, actor: str, kind: JobKind, ref: str, *, dry_run: bool
 ) -> JobView:
     refuse_strays(request, ("dry_run",))
-    job = create_job(session, kind, [ref], actor=actor, dry_run=dry_run)
+    target = request.app.state.settings.devices.value  # the routers the worker reaches
+    job = create_job(session, kind, [ref], actor=actor, dry_run=dry_run, target=target)
     assert job.id is not None
     view = view_job(session, job.id)
     session.commit()  # the worker must see the job before it is woken

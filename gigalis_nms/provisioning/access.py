@@ -124,6 +124,10 @@ class InventoryAccess:
     database_url: str
     credentials_file: Path | None = None
 
+    @property
+    def target(self) -> str:
+        return DeviceSource.INVENTORY.value
+
     def nornir(self, hostnames: Sequence[str]) -> Nornir:
         options: dict[str, object] = {
             "database_url": self.database_url,
@@ -147,6 +151,10 @@ class LabAccess:
     database_url: str
     state: LabState
     timeout: int | None = None  # seconds; NAPALM's default (60) when None
+
+    @property
+    def target(self) -> str:
+        return DeviceSource.LAB.value
 
     def nornir(self, hostnames: Sequence[str]) -> Nornir:
         options: dict[str, object] = {

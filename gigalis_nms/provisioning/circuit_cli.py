@@ -73,6 +73,9 @@ RuntimeDir = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no diffs")]
 
+# How long a command waits for another job or drift check to end before it gives up.
+WAIT_FOR_ROUTERS = 300.0
+
 OUTCOME_STYLE = {
     DeviceOutcome.COMMITTED: "green",
     DeviceOutcome.UNCHANGED: "dim",
@@ -122,7 +125,7 @@ def _interruptible() -> None:
 
 def _run_to_end(engine: Engine, job_id: int, access: JobAccess, progress: Progress) -> JobView:
     try:
-        return run_job(engine, job_id, access, progress=progress)
+        return run_job(engine, job_id, access, progress=progress, wait_seconds=WAIT_FOR_ROUTERS)
     except KeyboardInterrupt:
         errors.print(f"interrupted: job {job_id} failed; {REVERT_NOTE}")
         # Device threads still waiting on a router would hold the process until their
@@ -143,7 +146,9 @@ def _run(
     with _ready_database(recover=True) as engine:
         access = job_access(engine, lab=lab, runtime_dir=runtime_dir)
         with session_scope(engine, actor=cli_actor()) as session:
-            job = create_job(session, kind, refs, actor=cli_actor(), dry_run=dry_run)
+            job = create_job(
+                session, kind, refs, actor=cli_actor(), dry_run=dry_run, target=access.target
+            )
             ids = [c.id for c in _circuits_of(session, refs) if c.id is not None]
             devices = end_devices(session, ids)
         assert job.id is not None
@@ -312,7 +317,7 @@ def resume(
     failed = False
     with _ready_database(recover=True) as engine:
         access = job_access(engine, lab=lab, runtime_dir=runtime_dir)
-        while (job_id := next_queued_job(engine)) is not None:
+        while (job_id := next_queued_job(engine, access.target)) is not None:
             view = _run_to_end(engine, job_id, access, lambda _host, _ok: None)
             print_job(view, diffs=not quiet)
             failed = failed or view.state is not JobState.SUCCEEDED

@@ -217,6 +217,7 @@ def utc(moment: datetime) -> str:
 DRIFT_STYLES = {
     DriftState.IN_SYNC: "green",
     DriftState.DRIFTED: "yellow",
+    DriftState.COMMIT_PENDING: "cyan",
     DriftState.UNREACHABLE: "bold red",
 }
 

@@ -13,6 +13,7 @@ configuration on their own when the timer fires.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -37,6 +38,11 @@ REVERT_AFTER_SECONDS = 120
 class JobAccess(Protocol):
     """Where a job, a drift check or a backup runs: a Nornir over the named routers, and the
     base configuration those routers are meant to run."""
+
+    @property
+    def target(self) -> str:
+        """Which routers: "inventory" (production) or "lab"; recorded with each job."""
+        ...
 
     def nornir(self, hostnames: Sequence[str]) -> Nornir: ...
 
@@ -111,6 +117,23 @@ def _prepare(task: Task, configs: Mapping[str, str]) -> Result:
     return Result(host=task.host, result=diff)
 
 
+PENDING_COMMIT = object()  # compare_task's answer for a router with a commit unconfirmed
+
+
+def compare_task(task: Task, configs: Mapping[str, str]) -> Result:
+    """The diff between the intended and the running configuration, read only: a router
+    with a commit waiting for its confirmation is left alone (PENDING_COMMIT)."""
+    device = _fresh_device(task)
+    if _has_pending_commit(device):
+        return Result(host=task.host, result=PENDING_COMMIT)
+    device.load_replace_candidate(config=configs[task.host.name])
+    try:
+        diff = device.compare_config()
+    finally:
+        device.discard_config()
+    return Result(host=task.host, result=diff)
+
+
 def discard_task(task: Task) -> Result:
     _device(task).discard_config()
     return Result(host=task.host)
@@ -142,11 +165,15 @@ def get_running_task(task: Task) -> Result:
     return Result(host=task.host, result=config["running"])
 
 
+# Colour codes some router tools print (frr-reload's "ERROR" in red): not for a job's record.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _reason(result: Result) -> str:
     exception = result.exception
     if exception is None:
-        return str(result.result)[:500]
-    text = str(exception).strip() or type(exception).__name__
+        return _ANSI_ESCAPE.sub("", str(result.result))[:500]
+    text = _ANSI_ESCAPE.sub("", str(exception)).strip() or type(exception).__name__
     return f"{type(exception).__name__}: {text}"[:1000]
 
 

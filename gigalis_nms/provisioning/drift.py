@@ -16,7 +16,15 @@ from enum import StrEnum
 from sqlalchemy.engine import Engine
 
 from gigalis_nms.db import session_scope
-from gigalis_nms.provisioning.devices import Progress, missing_hosts, prepare_task, run_on
+from gigalis_nms.provisioning.devices import (
+    PENDING_COMMIT,
+    Progress,
+    compare_task,
+    missing_hosts,
+    run_on,
+)
+from gigalis_nms.provisioning.jobs import runner_identity
+from gigalis_nms.provisioning.lock import routers_to_myself
 from gigalis_nms.provisioning.render import intended_configs
 from gigalis_nms.provisioning.run import JobAccess
 
@@ -26,6 +34,7 @@ logger = logging.getLogger(__name__)
 class DriftState(StrEnum):
     IN_SYNC = "in_sync"
     DRIFTED = "drifted"
+    COMMIT_PENDING = "commit_pending"  # a commit awaits confirmation: compared once it ends
     UNREACHABLE = "unreachable"
 
 
@@ -50,6 +59,10 @@ class DriftReport:
         return [d for d in self.devices if d.state is DriftState.UNREACHABLE]
 
     @property
+    def pending(self) -> list[DeviceDrift]:
+        return [d for d in self.devices if d.state is DriftState.COMMIT_PENDING]
+
+    @property
     def clean(self) -> bool:
         return all(d.state is DriftState.IN_SYNC for d in self.devices)
 
@@ -60,8 +73,17 @@ def check_drift(
     hostnames: Sequence[str],
     *,
     progress: Progress | None = None,
+    wait_seconds: float = 60,
 ) -> DriftReport:
-    """Compare intended with running configuration on ``hostnames``, in parallel."""
+    """Compare intended with running configuration on ``hostnames``, in parallel, while no
+    job works on the routers (waiting up to ``wait_seconds`` for one to end)."""
+    with routers_to_myself(engine, runner_identity(), "drift check", wait_seconds=wait_seconds):
+        return _check_drift(engine, access, hostnames, progress)
+
+
+def _check_drift(
+    engine: Engine, access: JobAccess, hostnames: Sequence[str], progress: Progress | None
+) -> DriftReport:
     with session_scope(engine, read_only=True) as session:
         configs = intended_configs(session, hostnames, base=access.base_configs(session))
     nornir = access.nornir(sorted(configs))
@@ -70,7 +92,7 @@ def check_drift(
         results = run_on(
             nornir,
             [h for h in sorted(configs) if h not in unknown],
-            prepare_task,
+            compare_task,
             progress,
             configs=configs,
         )
@@ -83,6 +105,9 @@ def check_drift(
     for hostname, result in results.items():
         if not result.ok:
             devices.append(DeviceDrift(hostname, DriftState.UNREACHABLE, error=result.error))
+        elif result.value is PENDING_COMMIT:
+            reason = "a commit awaits its confirmation (a job at work, or interrupted: it reverts)"
+            devices.append(DeviceDrift(hostname, DriftState.COMMIT_PENDING, error=reason))
         elif result.value:
             devices.append(DeviceDrift(hostname, DriftState.DRIFTED, diff=str(result.value)))
         else:

@@ -89,6 +89,7 @@ class JobView(BaseModel):
     id: int
     kind: JobKind
     dry_run: bool
+    target: str | None
     state: JobState
     requested_by: str
     created_at: datetime
@@ -113,6 +114,7 @@ def view_job(session: Session, job_id: int) -> JobView:
         id=job_id,
         kind=job.kind,
         dry_run=job.dry_run,
+        target=job.target,
         state=job.state,
         requested_by=job.requested_by,
         created_at=job.created_at,
@@ -236,7 +238,13 @@ def _has_no_design(session: Session, circuit: Circuit) -> bool:
 
 
 def create_job(
-    session: Session, kind: JobKind, refs: Sequence[str], *, actor: str, dry_run: bool = False
+    session: Session,
+    kind: JobKind,
+    refs: Sequence[str],
+    *,
+    actor: str,
+    dry_run: bool = False,
+    target: str | None = None,
 ) -> ProvisioningJob:
     """A queued job over the circuits ``refs``; every circuit is checked before any is taken.
 
@@ -253,7 +261,9 @@ def create_job(
     for circuit in circuits:
         _check_can_run(session, kind, circuit, dry_run=dry_run)
 
-    job = ProvisioningJob(kind=kind, dry_run=dry_run, requested_by=actor, state=JobState.QUEUED)
+    job = ProvisioningJob(
+        kind=kind, dry_run=dry_run, requested_by=actor, state=JobState.QUEUED, target=target
+    )
     session.add(job)
     session.flush()
     for circuit in circuits:
@@ -298,6 +308,7 @@ class ClaimedJob:
     dry_run: bool
     actor: str
     circuit_ids: tuple[int, ...]
+    target: str | None = None
 
 
 def claim_job(engine: Engine, job_id: int, runner: str) -> ClaimedJob:
@@ -321,7 +332,7 @@ def claim_job(engine: Engine, job_id: int, runner: str) -> ClaimedJob:
             if cid is not None
         )
         logger.info("job %s: run %d by %s", job_id, job.attempts, runner)
-        return ClaimedJob(job_id, job.kind, job.dry_run, job.requested_by, circuit_ids)
+        return ClaimedJob(job_id, job.kind, job.dry_run, job.requested_by, circuit_ids, job.target)
 
 
 def beat(engine: Engine, job_id: int, runner: str) -> None:
@@ -348,20 +359,20 @@ def _clip(text: str | None, limit: int = 4000) -> str | None:
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
-def next_queued_job(engine: Engine) -> int | None:
+def next_queued_job(engine: Engine, target: str | None = None) -> int | None:
+    """The oldest queued job; with ``target``, the oldest one on those routers."""
     with session_scope(engine, read_only=True) as session:
-        return session.exec(
-            select(ProvisioningJob.id)
-            .where(col(ProvisioningJob.state) == JobState.QUEUED)
-            .order_by(col(ProvisioningJob.id))
-            .limit(1)
-        ).first()
+        query = select(ProvisioningJob.id).where(col(ProvisioningJob.state) == JobState.QUEUED)
+        if target is not None:
+            anywhere = col(ProvisioningJob.target).is_(None)
+            query = query.where((col(ProvisioningJob.target) == target) | anywhere)
+        return session.exec(query.order_by(col(ProvisioningJob.id)).limit(1)).first()
 
 
 # --- recovery after a crash -------------------------------------------------------------------
 
 
-def _runner_gone(runner: str | None, heartbeat: datetime | None, now: datetime) -> bool:
+def runner_gone(runner: str | None, heartbeat: datetime | None, now: datetime) -> bool:
     """Whether the process that runs a job has stopped: its heartbeat is stale, or it ran on
     this machine and its process id is no longer alive (a restart need not wait)."""
     if heartbeat is None or now - heartbeat > STALE_AFTER:
@@ -389,7 +400,7 @@ def recover_interrupted_jobs(engine: Engine, *, actor: str = "recovery") -> list
             select(ProvisioningJob).where(col(ProvisioningJob.state) == JobState.RUNNING)
         ).all()
         for job in running:
-            if not _runner_gone(job.runner, job.heartbeat_at, now):
+            if not runner_gone(job.runner, job.heartbeat_at, now):
                 continue
             touched.append(_id(job))
             gone = f"its runner {job.runner} stopped (last heard {job.heartbeat_at})"

@@ -104,6 +104,9 @@ class ProvisioningJob(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = Field(default=0, ge=0)
     error: str | None = Field(default=None, max_length=4000)
+    # Which routers: "inventory" (production) or "lab". A job is only ever resumed by a
+    # process that reaches the same routers.
+    target: str | None = Field(default=None, max_length=32, index=True)
 
 
 class JobCircuit(SQLModel, table=True):
@@ -140,6 +143,22 @@ class JobDevice(SQLModel, table=True):
     )
     error: str | None = Field(default=None, max_length=4000)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeviceWorkLock(SQLModel, table=True):
+    """The one row that says who is changing or comparing router configurations now.
+
+    Jobs (dry runs too) and drift checks load candidates into files the router keeps per
+    session, and a job rolls back a commit it finds unconfirmed: two at once would undo each
+    other's work. So they take turns, across every process on the database; a holder whose
+    heartbeat stopped is replaced."""
+
+    __tablename__ = "device_work_lock"
+
+    id: int = Field(primary_key=True)  # always 1
+    holder: str | None = Field(default=None, max_length=200)
+    purpose: str | None = Field(default=None, max_length=200)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConfigBackup(SQLModel, table=True):

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
-from gigalis_nms.errors import GigalisError
+from gigalis_nms.errors import Conflict, GigalisError
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.holdings import release_all_holdings
 from gigalis_nms.inventory.models import Circuit, Device, Interface
@@ -56,9 +56,11 @@ from gigalis_nms.provisioning.jobs import (
     beat,
     claim_job,
     finish_job,
+    get_job,
     runner_identity,
     view_job,
 )
+from gigalis_nms.provisioning.lock import routers_to_myself
 from gigalis_nms.provisioning.models import (
     CircuitDesign,
     DeviceOutcome,
@@ -74,6 +76,7 @@ logger = logging.getLogger(__name__)
 REVERT_NOTE = (
     f"routers with a commit not yet confirmed revert by themselves within {REVERT_AFTER_SECONDS} s"
 )
+COMMITTING = "committing"  # a device's note while its commit is under way
 # Called with the hostnames about to be committed: the seam the lab tests use to make a
 # router unreachable in the middle of a job. Production code passes nothing.
 BeforeCommit = Callable[[Sequence[str]], None]
@@ -120,10 +123,43 @@ def run_job(
     runner: str | None = None,
     progress: Progress | None = None,
     before_commit: BeforeCommit | None = None,
+    wait_seconds: float = 0,
 ) -> JobView:
-    """Claim a queued job, run it to its end, and return what it recorded."""
+    """Claim a queued job, run it to its end, and return what it recorded. The routers are
+    taken for the job (waiting up to ``wait_seconds`` for another job or drift check; then
+    Conflict, the job still queued)."""
     runner = runner or runner_identity()
-    claimed = claim_job(engine, job_id, runner)
+    _check_target(engine, job_id, access)
+    with routers_to_myself(engine, runner, f"job {job_id}", wait_seconds=wait_seconds):
+        claimed = claim_job(engine, job_id, runner)
+        _run_claimed(
+            engine, claimed, access, runner, progress=progress, before_commit=before_commit
+        )
+    with session_scope(engine, read_only=True) as session:
+        return view_job(session, job_id)
+
+
+def _check_target(engine: Engine, job_id: int, access: JobAccess) -> None:
+    with session_scope(engine, read_only=True) as session:
+        target = get_job(session, job_id).target
+    if target is not None and target != access.target:
+        raise Conflict.of(
+            "target",
+            f"job {job_id} works on the {target} routers, not the {access.target} ones: run it"
+            f" from a process that reaches them{' (--lab)' if target == 'lab' else ''}",
+        )
+
+
+def _run_claimed(
+    engine: Engine,
+    claimed: ClaimedJob,
+    access: JobAccess,
+    runner: str,
+    *,
+    progress: Progress | None,
+    before_commit: BeforeCommit | None,
+) -> None:
+    job_id = claimed.id
     with Heartbeat(engine, job_id, runner):
         try:
             _run(engine, claimed, access, progress, before_commit)
@@ -141,8 +177,6 @@ def run_job(
                 logger.exception("job %s: unexpected error", job_id)
                 reason = f"{type(exc).__name__}: {exc}"
             _fail(engine, claimed, reason)
-    with session_scope(engine, read_only=True) as session:
-        return view_job(session, job_id)
 
 
 def _fail(engine: Engine, job: ClaimedJob, reason: str) -> None:
@@ -349,6 +383,8 @@ def _commit_all_or_nothing(
     engine: Engine, job: ClaimedJob, nornir: Nornir, changed: list[str]
 ) -> None:
     message = f"gigalis job {job.id}"
+    # Said before the commits go out, so that a job cut off now records where it was.
+    _record(engine, job, dict.fromkeys(changed, (DeviceOutcome.PENDING, COMMITTING)))
     commits = run_on(nornir, changed, commit_task, message=message)
     committed = [host for host, result in commits.items() if result.ok]
     failures = _failures(commits)
@@ -418,7 +454,13 @@ def _restore_circuits(session: Session, job_id: int) -> None:
 
 
 def _mark_unreached(session: Session, job_id: int) -> None:
+    """Devices the job left without an outcome: never reached, or cut off while committing."""
     rows = session.exec(select(JobDevice).where(col(JobDevice.job_id) == job_id)).all()
     for row in rows:
-        if row.outcome is DeviceOutcome.PENDING:
+        if row.outcome is not DeviceOutcome.PENDING:
+            continue
+        if row.error == COMMITTING:
+            row.outcome = DeviceOutcome.FAILED
+            row.error = f"cut off while committing: {REVERT_NOTE}"
+        else:
             row.outcome = DeviceOutcome.NOT_STARTED

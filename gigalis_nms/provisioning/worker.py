@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from gigalis_nms.errors import Conflict
+from gigalis_nms.errors import Conflict, GigalisError
 from gigalis_nms.provisioning.jobs import next_queued_job, recover_interrupted_jobs
 from gigalis_nms.provisioning.run import JobAccess, run_job
 
@@ -33,6 +33,7 @@ class JobWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="provisioning-worker", daemon=True)
+        self._last_warning = ""
 
     def start(self) -> None:
         recovered = recover_interrupted_jobs(self._engine, actor="worker:recovery")
@@ -52,13 +53,24 @@ class JobWorker:
     def run_queued(self) -> int:
         """Run every queued job now; how many ran."""
         ran = 0
-        while not self._stop.is_set() and (job_id := next_queued_job(self._engine)) is not None:
+        access = self._access()
+        while not self._stop.is_set():
+            job_id = next_queued_job(self._engine, access.target)
+            if job_id is None:
+                break
             try:
-                run_job(self._engine, job_id, self._access())
+                run_job(self._engine, job_id, access)
                 ran += 1
-            except Conflict:
-                continue  # another worker claimed it first
+            except Conflict as busy:
+                if busy.problems and busy.problems[0].field == "routers":
+                    break  # another job or a drift check holds the routers: later
+                continue  # another worker claimed this job first
         return ran
+
+    def _say_once(self, message: str) -> None:
+        if message != self._last_warning:
+            logger.warning("%s", message)
+            self._last_warning = message
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -67,6 +79,8 @@ class JobWorker:
                 # over once its heartbeat is stale.
                 recover_interrupted_jobs(self._engine, actor="worker:recovery")
                 self.run_queued()
+            except GigalisError as refused:  # no lab up, bad credentials: said once a while
+                self._say_once(f"provisioning worker: queued jobs wait: {refused}")
             except Exception:  # the worker outlives any one job's unexpected failure
                 logger.exception("provisioning worker: a job could not be run")
             self._wake.wait(self._poll_seconds)

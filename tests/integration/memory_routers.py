@@ -153,6 +153,10 @@ class MemoryAccess:
 
     fleet: Fleet
 
+    @property
+    def target(self) -> str:
+        return "inventory"  # these stand in for production routers
+
     def nornir(self, hostnames: Sequence[str]) -> Nornir:
         ConnectionPluginRegister.auto_register()
         defaults = Defaults()

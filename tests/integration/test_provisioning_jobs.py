@@ -30,12 +30,15 @@ from gigalis_nms.provisioning.jobs import (
     MAX_ATTEMPTS,
     cancel_job,
     create_job,
+    next_queued_job,
     recover_interrupted_jobs,
     view_job,
 )
+from gigalis_nms.provisioning.lock import routers_to_myself
 from gigalis_nms.provisioning.models import (
     CircuitDesign,
     DeviceOutcome,
+    DeviceWorkLock,
     JobKind,
     JobState,
     ProvisioningJob,
@@ -452,3 +455,48 @@ def test_production_routers_that_a_replace_would_harm_are_refused(
         router.commits == [] and router.candidate is None for router in fleet.routers.values()
     )
     assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED
+
+
+def test_jobs_and_drift_checks_take_turns_on_the_routers(
+    network: Engine, access: MemoryAccess
+) -> None:
+    new_circuit(network, "GIG-ETH-900001")
+    job_id = queue(network, JobKind.PROVISION, "GIG-ETH-900001")
+    # Another machine's drift check holds the routers: the job waits, then stays queued.
+    with routers_to_myself(network, "other-host:4242", "drift check"):
+        with pytest.raises(Conflict) as busy:
+            run_job(network, job_id, access, wait_seconds=1)
+        assert busy.value.problems[0].field == "routers"
+        assert "drift check (other-host:4242" in busy.value.problems[0].reason
+        with session_scope(network, read_only=True) as session:
+            assert view_job(session, job_id).state is JobState.QUEUED
+    # Released: the job runs.
+    assert run_job(network, job_id, access).state is JobState.SUCCEEDED
+
+
+def test_a_holder_that_stopped_is_replaced(network: Engine) -> None:
+    with session_scope(network, actor="test") as session:
+        lock = session.get(DeviceWorkLock, 1) or DeviceWorkLock(id=1)
+        lock.holder, lock.purpose = "old-host:1", "job 7"
+        lock.heartbeat_at = utcnow() - timedelta(minutes=5)
+        session.add(lock)
+    with (
+        routers_to_myself(network, "new-host:2", "job 8"),
+        session_scope(network, read_only=True) as session,
+    ):
+        assert session.get(DeviceWorkLock, 1).holder == "new-host:2"  # type: ignore[union-attr]
+    with session_scope(network, read_only=True) as session:
+        assert session.get(DeviceWorkLock, 1).holder is None  # type: ignore[union-attr]
+
+
+def test_a_job_runs_only_where_its_routers_are(network: Engine, access: MemoryAccess) -> None:
+    new_circuit(network, "GIG-ETH-900001")
+    with session_scope(network, actor="test") as session:
+        job = create_job(session, JobKind.PROVISION, ["GIG-ETH-900001"], actor="t", target="lab")
+    assert job.id is not None
+    with pytest.raises(Conflict) as elsewhere:
+        run_job(network, job.id, access)
+    assert elsewhere.value.problems[0].field == "target"
+    assert "--lab" in elsewhere.value.problems[0].reason
+    assert next_queued_job(network, "inventory") is None
+    assert next_queued_job(network, "lab") == job.id
