@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from gigalis_nms.auth.models import ApiToken, Role
 from gigalis_nms.auth.service import create_token
+from gigalis_nms.catalogue.loader import catalogue_path, load_catalogue
 from gigalis_nms.console import configure_logging, connect_and_migrate, console, engine_for
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
@@ -63,6 +64,8 @@ def bootstrap_admin_token(settings: Settings, engine: Engine) -> str | None:
 
 def run_service(settings: Settings, *, host: str, port: int, load: bool) -> None:
     configure_logging(settings.log_level)
+    # A broken catalogue is the operator's to fix before serving, not every caller's 422.
+    load_catalogue(catalogue_path(settings))
     engine = engine_for(settings)
     with console.status("preparing the database…"):
         prepare_database(settings, engine, load=load)

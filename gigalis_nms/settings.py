@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     job_worker: bool = Field(
         True, description="run queued provisioning jobs inside `gigalis serve`"
     )
+    catalogue_file: Path | None = Field(
+        None,
+        description="offer catalogue YAML the API serves; default billing/catalogue.yaml",
+    )
 
     @field_validator("log_level")
     @classmethod

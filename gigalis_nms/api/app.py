@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from gigalis_nms import __version__
-from gigalis_nms.api import audit, health, holdings, provisioning, strands
+from gigalis_nms.api import audit, catalogue, health, holdings, provisioning, strands
 from gigalis_nms.api.errors import install_error_handlers
 from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
 from gigalis_nms.api.wellformed import refuse_malformed_input
@@ -46,6 +46,10 @@ TAGS = [
         "description": "Designs, and jobs that configure circuits on routers (staff tokens).",
     },
     {"name": "audit", "description": "Who changed what (admin and noc tokens)."},
+    {
+        "name": "catalogue",
+        "description": "Offers and prices, read-only, as TMF620 (every token, operators too).",
+    },
     {"name": "service", "description": "Health of the service itself."},
 ]
 
@@ -87,4 +91,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     include_v1(app)
+    app.include_router(catalogue.router)  # TMF APIs have their own root, not /api/v1
     return app
