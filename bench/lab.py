@@ -177,18 +177,23 @@ def report(
     }
 
 
+def someones_lab_is_up() -> bool:
+    """Never someone's lab: a benchmark builds and removes its own. Says so when one is up."""
+    leftovers = find_leftovers()
+    if leftovers:
+        print(
+            f"a lab is up or left pieces ({describe_leftovers(leftovers)}): run `gigalis lab down`"
+        )
+    return bool(leftovers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.lab", description=__doc__)
     parser.add_argument("--all", action="store_true", help="also time the whole network")
     parser.add_argument("--rounds", type=int, default=5, help="getter rounds per runner (5)")
     options = parser.parse_args(argv)
 
-    leftovers = find_leftovers()
-    if leftovers:
-        # Never someone's lab: the benchmark builds and removes its own.
-        print(
-            f"a lab is up or left pieces ({describe_leftovers(leftovers)}): run `gigalis lab down`"
-        )
+    if someones_lab_is_up():
         return 1
     try:
         with inventory_database() as engine:

@@ -34,13 +34,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench import BenchFailure
-from bench.lab import RESULTS, inventory_database, verdict
+from bench.lab import RESULTS, inventory_database, someones_lab_is_up, verdict
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import CircuitCreate, Device, Interface, Organisation
 from gigalis_nms.lab.build import lab_down, lab_up
-from gigalis_nms.lab.teardown import describe_leftovers, find_leftovers
 from gigalis_nms.provisioning.access import LabAccess
 from gigalis_nms.provisioning.jobs import create_job
 from gigalis_nms.provisioning.models import JobKind, JobState
@@ -145,11 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.provisioning", description=__doc__)
     parser.add_argument("--circuits", type=int, default=50, help="circuits per run (50)")
     options = parser.parse_args(argv)
-    leftovers = find_leftovers()
-    if leftovers:
-        print(
-            f"a lab is up or left pieces ({describe_leftovers(leftovers)}): run `gigalis lab down`"
-        )
+    if someones_lab_is_up():
         return 1
     try:
         with inventory_database() as engine:

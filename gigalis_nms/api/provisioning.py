@@ -11,22 +11,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import Session, col, select
 
 from gigalis_nms.api.deps import STAFF, WRITERS, CurrentPrincipal, DbSession, RoleRequirement
 from gigalis_nms.api.errors import error_responses
 from gigalis_nms.api.pagination import PageParameters, page_response
 from gigalis_nms.db.listing import PageOfRows, UnknownFilter
 from gigalis_nms.db.types import RowId
-from gigalis_nms.errors import InvalidInput, NotFound
-from gigalis_nms.inventory.models import Circuit
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.provisioning.design import (
     DesignView,
     design_circuit,
     design_of,
     undesign_circuit,
 )
-from gigalis_nms.provisioning.jobs import JobView, create_job, list_jobs, view_job
+from gigalis_nms.provisioning.jobs import JobView, circuit_by_ref, create_job, list_jobs, view_job
 from gigalis_nms.provisioning.models import JobKind, JobState, PathMetric
 
 router = APIRouter(tags=["provisioning"], responses=error_responses(401, 403, 404))
@@ -44,17 +42,10 @@ class DesignRequest(BaseModel):
     metric: PathMetric = PathMetric.IGP
 
 
-def _circuit(session: Session, ref: str) -> Circuit:
-    circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref)).first()
-    if circuit is None:
-        raise NotFound.of("ref", f"no circuit {ref}")
-    return circuit
-
-
 @router.get("/circuits/{ref}/design", dependencies=readers, response_model=DesignView)
 def get_design(ref: CircuitRef, session: DbSession) -> DesignView:
     """The circuit's design: VNI, working path and protection path, link by link."""
-    return design_of(session, _circuit(session, ref))
+    return design_of(session, circuit_by_ref(session, ref))
 
 
 @router.post(
@@ -72,7 +63,7 @@ def create_design(
     """Design a reserved circuit: its path over links with room for its bandwidth (and a
     protection path sharing no fibre cable, when protected), its VNI, and its bandwidth held
     on every link, all at once or not at all."""
-    circuit = _circuit(session, ref)
+    circuit = circuit_by_ref(session, ref)
     design_circuit(session, circuit, actor=principal.actor, metric=(body or DesignRequest()).metric)
     return design_of(session, circuit)
 
@@ -98,7 +89,7 @@ def refuse_strays(request: Request, allowed: tuple[str, ...]) -> None:
 def delete_design(ref: CircuitRef, session: DbSession) -> Response:
     """Give back a reserved or designed circuit's design (path, VNI, held bandwidth): it is
     reserved again. A provisioned circuit is deprovisioned instead (422)."""
-    undesign_circuit(session, _circuit(session, ref))
+    undesign_circuit(session, circuit_by_ref(session, ref))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

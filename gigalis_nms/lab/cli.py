@@ -15,6 +15,7 @@ from gigalis_nms.errors import InvalidInput
 from gigalis_nms.lab.build import DEFAULT_TIMEOUT, lab_up
 from gigalis_nms.lab.cpe import (
     add_cpe_vlan,
+    cpe_behind,
     remove_cpe_port_address,
     remove_cpe_vlan,
     set_cpe_port_address,
@@ -244,15 +245,3 @@ def cpe(
         set_cpe_port_address(namespace, cpe_port, address)
     done = "removed from" if remove else "on"
     console.print(f"{address} {done} {namespace} {cpe_port}: ip netns exec {namespace} ping …")
-
-
-def cpe_behind(state: LabState, router: str, port: str) -> tuple[str, str]:
-    """The CPE namespace and its interface facing ``router``'s hand-off ``port``."""
-    for cpe in state.cpes:
-        for cpe_port in cpe.ports:
-            if cpe_port.router == router and cpe_port.router_port == port:
-                return cpe.namespace, cpe_port.cpe_ifname
-    handoffs = sorted(f"{p.router}:{p.router_port}" for c in state.cpes for p in c.ports)
-    raise InvalidInput.of(
-        "port", f"{router}:{port} hands off to no CPE in this lab; hand-offs: {', '.join(handoffs)}"
-    )

@@ -29,6 +29,7 @@ from gigalis_nms.devices.frr.transport import NetnsTransport
 from gigalis_nms.devices.frr.vlan_emulation import KernelChange
 from gigalis_nms.lab.errors import LabCommandFailed
 from gigalis_nms.lab.names import is_linux_ifname
+from gigalis_nms.lab.state import LabState
 from gigalis_nms.lab.system import run, tool
 
 log = logging.getLogger(__name__)
@@ -118,3 +119,15 @@ def _apply(namespace: str, kernel: RouterKernel, change: KernelChange) -> None:
     problem = kernel.apply(change) if change else None
     if problem is not None:
         raise LabCommandFailed.of("cpe", f"{namespace}: {problem}")
+
+
+def cpe_behind(state: LabState, router: str, port: str) -> tuple[str, str]:
+    """The CPE namespace and its interface facing ``router``'s hand-off ``port``."""
+    for cpe in state.cpes:
+        for cpe_port in cpe.ports:
+            if cpe_port.router == router and cpe_port.router_port == port:
+                return cpe.namespace, cpe_port.cpe_ifname
+    handoffs = sorted(f"{p.router}:{p.router_port}" for c in state.cpes for p in c.ports)
+    raise LabCommandFailed.of(
+        "port", f"{router}:{port} hands off to no CPE in this lab; hand-offs: {', '.join(handoffs)}"
+    )

@@ -29,7 +29,7 @@ from gigalis_nms.console import (
     settings,
 )
 from gigalis_nms.db import migrate, session_scope
-from gigalis_nms.errors import InvalidInput, NotFound
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import cli_actor
 from gigalis_nms.inventory.models import Circuit
 from gigalis_nms.lab.state import read_lab_state
@@ -43,8 +43,10 @@ from gigalis_nms.provisioning.design import (
 )
 from gigalis_nms.provisioning.devices import Progress
 from gigalis_nms.provisioning.jobs import (
+    REVERT_NOTE,
     JobView,
     cancel_job,
+    circuit_by_ref,
     create_job,
     list_jobs,
     next_queued_job,
@@ -53,7 +55,7 @@ from gigalis_nms.provisioning.jobs import (
 )
 from gigalis_nms.provisioning.models import DeviceOutcome, JobKind, JobState, PathMetric
 from gigalis_nms.provisioning.progress import device_progress
-from gigalis_nms.provisioning.run import REVERT_NOTE, JobAccess, end_devices, run_job
+from gigalis_nms.provisioning.run import JobAccess, end_devices, run_job
 
 circuit_app = typer.Typer(help="Design, provision and deprovision circuits.", no_args_is_help=True)
 job_app = typer.Typer(
@@ -196,7 +198,7 @@ def design(
     """Design a reserved circuit: its path (and protection path), its VNI and ports, and hold
     its bandwidth on every link, in one transaction."""
     with _ready_database() as engine, session_scope(engine, actor=cli_actor()) as session:
-        circuit = _circuit(session, ref)
+        circuit = circuit_by_ref(session, ref)
         if not show:
             design_circuit(session, circuit, actor=cli_actor(), metric=metric)
         console.print(describe_design(design_of(session, circuit)))
@@ -206,20 +208,13 @@ def _circuits_of(session: Session, refs: list[str]) -> list[Circuit]:
     return list(session.exec(select(Circuit).where(col(Circuit.ref).in_(refs))))
 
 
-def _circuit(session: Session, ref: str) -> Circuit:
-    circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref)).first()
-    if circuit is None:
-        raise NotFound.of("circuit", f"no circuit {ref}")
-    return circuit
-
-
 @circuit_app.command("undesign")
 @reports_errors
 def undesign(ref: Annotated[str, typer.Argument(help="a reserved or designed circuit")]) -> None:
     """Give back a design: its path, VNI and held bandwidth; the circuit is reserved again
     (a provisioned circuit is deprovisioned instead)."""
     with _ready_database() as engine, session_scope(engine, actor=cli_actor()) as session:
-        undesign_circuit(session, _circuit(session, ref))
+        undesign_circuit(session, circuit_by_ref(session, ref))
     console.print(f"{ref}: reserved; its design and bandwidth are released")
 
 

@@ -173,7 +173,7 @@ def _check_designable(session: Session, circuit: Circuit) -> None:
             f"circuit {circuit.ref} is {circuit.service_type}; only an ethernet_eline is "
             "designed over the backbone",
         )
-    if circuit.status is CircuitStatus.DESIGNED and _has_design(session, circuit):
+    if circuit.status is CircuitStatus.DESIGNED and has_design(session, circuit):
         raise InvalidInput.of(
             "status", f"circuit {circuit.ref} is designed already; undesign it to design it again"
         )
@@ -219,7 +219,8 @@ def _design_once(
     return design
 
 
-def _has_design(session: Session, circuit: Circuit) -> bool:
+def has_design(session: Session, circuit: Circuit) -> bool:
+    """Whether the circuit has a design row (a circuit marked designed by hand may not)."""
     query = sa.select(table_of(CircuitDesign).c.id).where(
         table_of(CircuitDesign).c.circuit_id == circuit.id
     )

@@ -160,11 +160,6 @@ def rollback_task(task: Task) -> Result:
     return Result(host=task.host)
 
 
-def get_running_task(task: Task) -> Result:
-    config = _device(task).get_config(retrieve="running")
-    return Result(host=task.host, result=config["running"])
-
-
 # Colour codes some router tools print (frr-reload's "ERROR" in red): not for a job's record.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

@@ -27,8 +27,9 @@ from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import Conflict, InvalidInput, NotFound
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit
+from gigalis_nms.provisioning.design import has_design, release_design
+from gigalis_nms.provisioning.devices import REVERT_AFTER_SECONDS
 from gigalis_nms.provisioning.models import (
-    CircuitDesign,
     DeviceOutcome,
     JobCircuit,
     JobDevice,
@@ -44,6 +45,10 @@ HEARTBEAT_EVERY = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=60)
 MAX_ATTEMPTS = 3
 UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
+COMMITTING = "committing"  # a device's note while its commit is under way
+REVERT_NOTE = (
+    f"routers with a commit not yet confirmed revert by themselves within {REVERT_AFTER_SECONDS} s"
+)
 
 # What each kind of job accepts: provisioning designs a reserved circuit first, and running
 # it again on an active circuit is allowed (and changes nothing when nothing drifted).
@@ -180,10 +185,11 @@ def list_jobs(
 # --- creating a job ---------------------------------------------------------------------------
 
 
-def _circuit_by_ref(session: Session, ref: str) -> Circuit:
-    # The row lock makes two sessions queueing jobs on one circuit take turns (PostgreSQL;
-    # SQLite's write transactions take turns anyway), so both cannot pass the check below.
-    circuit = session.exec(select(Circuit).where(col(Circuit.ref) == ref).with_for_update()).first()
+def circuit_by_ref(session: Session, ref: str, *, lock: bool = False) -> Circuit:
+    """The circuit named ``ref``; NotFound on ``ref`` otherwise. ``lock``: keep its row
+    locked until the transaction ends (PostgreSQL; SQLite's writers take turns anyway)."""
+    query = select(Circuit).where(col(Circuit.ref) == ref)
+    circuit = session.exec(query.with_for_update() if lock else query).first()
     if circuit is None:
         raise NotFound.of("ref", f"no circuit {ref}")
     return circuit
@@ -210,7 +216,7 @@ def _check_can_run(session: Session, kind: JobKind, circuit: Circuit, *, dry_run
     designable = (CircuitStatus.RESERVED, CircuitStatus.DESIGNED)
     if kind is JobKind.PROVISION and circuit.status in designable:
         pass
-    elif _has_no_design(session, circuit):
+    elif not has_design(session, circuit):
         raise InvalidInput.of(
             "design",
             f"circuit {circuit.ref} has no design: it was configured on the routers before"
@@ -228,13 +234,6 @@ def _check_can_run(session: Session, kind: JobKind, circuit: Circuit, *, dry_run
     ).first()
     if busy is not None:
         raise Conflict.of("circuit", f"circuit {circuit.ref} already has job {busy} unfinished")
-
-
-def _has_no_design(session: Session, circuit: Circuit) -> bool:
-    found = session.exec(
-        select(CircuitDesign.id).where(col(CircuitDesign.circuit_id) == circuit.id)
-    ).first()
-    return found is None
 
 
 def create_job(
@@ -257,7 +256,8 @@ def create_job(
     duplicates = sorted({ref for ref in refs if list(refs).count(ref) > 1})
     if duplicates:
         raise InvalidInput.of("circuits", f"named twice: {', '.join(duplicates)}")
-    circuits = [_circuit_by_ref(session, ref) for ref in refs]
+    # Locked, so that two sessions queueing jobs on one circuit cannot both pass the checks.
+    circuits = [circuit_by_ref(session, ref, lock=True) for ref in refs]
     for circuit in circuits:
         _check_can_run(session, kind, circuit, dry_run=dry_run)
 
@@ -415,16 +415,39 @@ def recover_interrupted_jobs(engine: Engine, *, actor: str = "recovery") -> list
 def _fail_interrupted(session: Session, job: ProvisioningJob, gone: str) -> None:
     """Fail a job that will not be run again; its circuits go back to where they were."""
     job_id = _id(job)
-    for link in session.exec(select(JobCircuit).where(col(JobCircuit.job_id) == job_id)):
-        circuit = session.get(Circuit, link.circuit_id) if link.circuit_id else None
-        if circuit is not None and circuit.status is CircuitStatus.PROVISIONING:
-            circuit.status = CircuitStatus(link.status_before or CircuitStatus.DESIGNED)
-            if circuit.status is CircuitStatus.RESERVED:
-                circuit.status = CircuitStatus.DESIGNED  # the design it got is kept
-    for device in session.exec(select(JobDevice).where(col(JobDevice.job_id) == job_id)):
-        if device.outcome is DeviceOutcome.PENDING:
-            device.outcome = DeviceOutcome.NOT_STARTED
+    restore_circuits(session, job_id)
+    mark_unreached(session, job_id)
     reason = f"interrupted: {gone}"
     if not job.dry_run:
-        reason += "; routers with a commit still unconfirmed revert by themselves"
+        reason += f"; {REVERT_NOTE}"
     finish_job(session, job_id, JobState.FAILED, reason)
+
+
+def restore_circuits(session: Session, job_id: int) -> None:
+    """After a failure, circuits go back to where they were before the job: a circuit this job
+    designed loses that design again, and the capacity it held."""
+    links = session.exec(select(JobCircuit).where(col(JobCircuit.job_id) == job_id)).all()
+    for link in links:
+        circuit = session.get(Circuit, link.circuit_id) if link.circuit_id else None
+        if circuit is None or circuit.status is not CircuitStatus.PROVISIONING:
+            continue
+        before = CircuitStatus(link.status_before or CircuitStatus.DESIGNED)
+        if before is CircuitStatus.RESERVED:
+            circuit.status = CircuitStatus.DESIGNED
+            release_design(session, circuit)  # designed → reserved, capacity given back
+        else:
+            circuit.status = before
+    session.flush()
+
+
+def mark_unreached(session: Session, job_id: int) -> None:
+    """Devices the job left without an outcome: never reached, or cut off while committing."""
+    rows = session.exec(select(JobDevice).where(col(JobDevice.job_id) == job_id)).all()
+    for row in rows:
+        if row.outcome is not DeviceOutcome.PENDING:
+            continue
+        if row.error == COMMITTING:
+            row.outcome = DeviceOutcome.FAILED
+            row.error = f"cut off while committing: {REVERT_NOTE}"
+        else:
+            row.outcome = DeviceOutcome.NOT_STARTED

@@ -35,9 +35,8 @@ from gigalis_nms.errors import Conflict, GigalisError
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.holdings import release_all_holdings
 from gigalis_nms.inventory.models import Circuit, Device, Interface
-from gigalis_nms.provisioning.design import design_circuit, release_design
+from gigalis_nms.provisioning.design import design_circuit, has_design, release_design
 from gigalis_nms.provisioning.devices import (
-    REVERT_AFTER_SECONDS,
     DeviceResult,
     JobAccess,
     Progress,
@@ -50,21 +49,23 @@ from gigalis_nms.provisioning.devices import (
     run_on,
 )
 from gigalis_nms.provisioning.jobs import (
+    COMMITTING,
     HEARTBEAT_EVERY,
+    REVERT_NOTE,
     ClaimedJob,
     JobView,
     beat,
     claim_job,
     finish_job,
     get_job,
+    mark_unreached,
+    restore_circuits,
     runner_identity,
     view_job,
 )
 from gigalis_nms.provisioning.lock import routers_to_myself
 from gigalis_nms.provisioning.models import (
-    CircuitDesign,
     DeviceOutcome,
-    JobCircuit,
     JobDevice,
     JobKind,
     JobState,
@@ -73,10 +74,6 @@ from gigalis_nms.provisioning.render import intended_configs
 
 logger = logging.getLogger(__name__)
 
-REVERT_NOTE = (
-    f"routers with a commit not yet confirmed revert by themselves within {REVERT_AFTER_SECONDS} s"
-)
-COMMITTING = "committing"  # a device's note while its commit is under way
 # Called with the hostnames about to be committed: the seam the lab tests use to make a
 # router unreachable in the middle of a job. Production code passes nothing.
 BeforeCommit = Callable[[Sequence[str]], None]
@@ -181,8 +178,8 @@ def _run_claimed(
 
 def _fail(engine: Engine, job: ClaimedJob, reason: str) -> None:
     with session_scope(engine, actor=job.actor) as session:
-        _restore_circuits(session, job.id)
-        _mark_unreached(session, job.id)
+        restore_circuits(session, job.id)
+        mark_unreached(session, job.id)
         finish_job(session, job.id, JobState.FAILED, reason)
 
 
@@ -200,18 +197,11 @@ def _plan(session: Session, job: ClaimedJob) -> None:
     if job.kind is not JobKind.PROVISION:
         return
     for circuit in _circuits(session, job.circuit_ids):
-        if circuit.status is CircuitStatus.RESERVED or not _designed(session, circuit):
+        if circuit.status is CircuitStatus.RESERVED or not has_design(session, circuit):
             design_circuit(session, circuit, actor=job.actor)
         if circuit.status is CircuitStatus.DESIGNED:
             circuit.status = CircuitStatus.PROVISIONING
     session.flush()
-
-
-def _designed(session: Session, circuit: Circuit) -> bool:
-    found = session.exec(
-        select(CircuitDesign.id).where(col(CircuitDesign.circuit_id) == circuit.id)
-    ).first()
-    return found is not None
 
 
 def end_devices(session: Session, circuit_ids: Collection[int]) -> dict[str, int]:
@@ -434,33 +424,3 @@ def _finish_circuits(session: Session, job: ClaimedJob) -> None:
             circuit.status = CircuitStatus.TERMINATED
         logger.info("circuit %s: %s by job %s", circuit.ref, circuit.status, job.id)
     session.flush()
-
-
-def _restore_circuits(session: Session, job_id: int) -> None:
-    """After a failure, circuits go back to where they were before the job: a circuit this job
-    designed loses that design again, and the capacity it held."""
-    links = session.exec(select(JobCircuit).where(col(JobCircuit.job_id) == job_id)).all()
-    for link in links:
-        circuit = session.get(Circuit, link.circuit_id) if link.circuit_id else None
-        if circuit is None or circuit.status is not CircuitStatus.PROVISIONING:
-            continue
-        before = CircuitStatus(link.status_before or CircuitStatus.DESIGNED)
-        if before is CircuitStatus.RESERVED:
-            circuit.status = CircuitStatus.DESIGNED
-            release_design(session, circuit)  # designed → reserved, capacity given back
-        else:
-            circuit.status = before
-    session.flush()
-
-
-def _mark_unreached(session: Session, job_id: int) -> None:
-    """Devices the job left without an outcome: never reached, or cut off while committing."""
-    rows = session.exec(select(JobDevice).where(col(JobDevice.job_id) == job_id)).all()
-    for row in rows:
-        if row.outcome is not DeviceOutcome.PENDING:
-            continue
-        if row.error == COMMITTING:
-            row.outcome = DeviceOutcome.FAILED
-            row.error = f"cut off while committing: {REVERT_NOTE}"
-        else:
-            row.outcome = DeviceOutcome.NOT_STARTED

@@ -34,10 +34,12 @@ from gigalis_nms.inventory.models import (
     Interface,
     Organisation,
 )
-from gigalis_nms.lab.cpe import add_cpe_vlan, remove_cpe_vlan
+from gigalis_nms.lab.cpe import add_cpe_vlan, cpe_behind, remove_cpe_vlan
 from gigalis_nms.lab.state import LabState
 from gigalis_nms.provisioning.access import LabAccess
+from gigalis_nms.provisioning.backup import read_running_config
 from gigalis_nms.provisioning.design import design_of
+from gigalis_nms.provisioning.devices import run_on
 from gigalis_nms.provisioning.drift import DriftState, check_drift
 from gigalis_nms.provisioning.jobs import JobView, create_job
 from gigalis_nms.provisioning.models import DeviceOutcome, JobKind, JobState
@@ -62,11 +64,7 @@ class Cpe:
 
 
 def cpe_at(lab: LabState, router: str, port: str) -> Cpe:
-    for cpe in lab.cpes:
-        for cpe_port in cpe.ports:
-            if cpe_port.router == router and cpe_port.router_port == port:
-                return Cpe(cpe.namespace, cpe_port.cpe_ifname)
-    raise AssertionError(f"no CPE on {router}:{port} in the lab")
+    return Cpe(*cpe_behind(lab, router, port))
 
 
 def in_netns(namespace: str, *command: str) -> subprocess.CompletedProcess[str]:
@@ -163,15 +161,13 @@ def held_mbps(engine: Engine) -> dict[str, int]:
 
 
 def running_configs(access: LabAccess, hostnames: Sequence[str]) -> dict[str, str]:
-    from gigalis_nms.provisioning.devices import get_running_task, run_on  # noqa: PLC0415
-
     nornir = access.nornir(hostnames)
     try:
-        results = run_on(nornir, hostnames, get_running_task)
+        results = run_on(nornir, hostnames, read_running_config)
     finally:
         nornir.close_connections(on_good=True, on_failed=True)
     assert all(result.ok for result in results.values()), results
-    return {host: str(result.value) for host, result in results.items()}
+    return {host: result.value.text for host, result in results.items()}
 
 
 @pytest.fixture
