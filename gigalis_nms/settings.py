@@ -80,6 +80,23 @@ class Settings(BaseSettings):
     job_worker: bool = Field(
         True, description="run queued provisioning jobs inside `gigalis serve`"
     )
+    order_worker: bool = Field(
+        True,
+        description="inside `gigalis serve`: start accepted orders' jobs on their day, follow "
+        "them, release expired holds and temporary capacity, deliver notifications",
+    )
+    order_poll_seconds: float = Field(
+        2.0, gt=0, le=3600, description="how often the order worker looks for work"
+    )
+    qualification_hold_minutes: int = Field(
+        120, ge=1, le=7 * 24 * 60, description="how long a qualification holds capacity"
+    )
+    quote_valid_days: int = Field(30, ge=1, le=365, description="how long a quote is valid")
+    hub_allow_private_callbacks: bool = Field(
+        False,
+        description="accept notification callbacks on loopback and private addresses "
+        "(a test or a lab; never on a shared service)",
+    )
     catalogue_file: Path | None = Field(
         None,
         description="offer catalogue YAML the API serves; default billing/catalogue.yaml",

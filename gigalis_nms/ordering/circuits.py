@@ -1,0 +1,109 @@
+"""Circuits made by ordering: a new reference, the reserved circuit, and its design.
+
+Both an order's ``add`` item and a qualification that holds capacity open a circuit here, so
+that the capacity they take is held the one way the database guards: by the bandwidth
+holdings of a design (see :mod:`gigalis_nms.inventory.holdings`). Two orders competing for
+the last capacity of a link therefore cannot both get it, whatever the database engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from gigalis_nms.db.listing import execute_core
+from gigalis_nms.errors import Conflict
+from gigalis_nms.inventory import service
+from gigalis_nms.inventory.enums import SERVICE_REF_CODES, CircuitStatus, ServiceType
+from gigalis_nms.inventory.models import Circuit, CircuitCreate
+from gigalis_nms.inventory.tables import CIRCUIT
+from gigalis_nms.provisioning.design import design_circuit
+
+logger = logging.getLogger(__name__)
+
+# A reference taken by a concurrent transaction between reading the last one and writing is
+# replaced by the next, this many times.
+REF_ATTEMPTS = 20
+REF_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class CircuitRequest:
+    """What an order item or a held qualification asks of the network."""
+
+    operator_id: int
+    service_type: ServiceType
+    a_site_id: int
+    z_site_id: int | None
+    bandwidth_mbps: int | None
+    protected: bool = False
+    a_vlan: int | None = None  # None at both ends: port-based
+    z_vlan: int | None = None
+    description: str | None = None
+
+
+def last_ref_number(session: Session, service_type: ServiceType) -> int:
+    """The highest number used by references of this service (0 when none).
+
+    References are GIG-<code>-<six digits>; ones written otherwise by hand are skipped."""
+    prefix = f"GIG-{SERVICE_REF_CODES[service_type]}-"
+    query = sa.select(CIRCUIT.c.ref).where(CIRCUIT.c.ref.startswith(prefix))
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    numbers = [
+        int(match.group(1))
+        for ref in execute_core(session, query).scalars()
+        if (match := pattern.match(ref))
+    ]
+    return max(numbers, default=0)
+
+
+def format_ref(service_type: ServiceType, number: int) -> str:
+    """>>> format_ref(ServiceType.ETHERNET_ELINE, 42)
+    'GIG-ETH-000042'
+    """
+    return f"GIG-{SERVICE_REF_CODES[service_type]}-{number:0{REF_DIGITS}d}"
+
+
+def open_circuit(session: Session, request: CircuitRequest) -> Circuit:
+    """A new reserved circuit with the next free reference. Conflict or InvalidInput, with
+    nothing written, when the inventory refuses it."""
+    number = last_ref_number(session, request.service_type)
+    for _ in range(REF_ATTEMPTS):
+        number += 1
+        body = CircuitCreate(
+            ref=format_ref(request.service_type, number),
+            operator_id=request.operator_id,
+            service_type=request.service_type,
+            a_site_id=request.a_site_id,
+            a_vlan=request.a_vlan,
+            z_site_id=request.z_site_id,
+            z_vlan=request.z_vlan,
+            bandwidth_mbps=request.bandwidth_mbps,
+            protected=request.protected,
+            status=CircuitStatus.RESERVED,
+            description=request.description,
+        )
+        try:
+            circuit: Circuit = service.create_object(session, service.CIRCUITS, body)
+        except Conflict as refused:
+            if any(problem.field == "ref" for problem in refused.problems):
+                continue  # taken meanwhile by a concurrent order
+            raise
+        return circuit
+    raise Conflict.of("ref", "no free circuit reference after several tries; try again")
+
+
+def open_designed_circuit(session: Session, request: CircuitRequest, *, actor: str) -> Circuit:
+    """A new circuit holding its capacity: an E-Line is designed at once (ports, path,
+    bandwidth on every link), the other services are reserved for the NOC to build. Nothing
+    is written when the network cannot carry it (Conflict naming the link or site short of
+    room, InvalidInput when no path can ever exist)."""
+    with session.begin_nested():
+        circuit = open_circuit(session, request)
+        if request.service_type is ServiceType.ETHERNET_ELINE:
+            design_circuit(session, circuit, actor=actor)
+    return circuit
