@@ -14,6 +14,8 @@ from gigalis_nms.db import migrate
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
 from gigalis_nms.lab.cli import app as lab_app
+from gigalis_nms.ordering.cli import app as order_app
+from gigalis_nms.ordering.hub_cli import app as hub_app
 from gigalis_nms.provisioning.circuit_cli import circuit_app, job_app
 from gigalis_nms.provisioning.cli import provision_app
 from gigalis_nms.provisioning.config_cli import config_app
@@ -28,9 +30,11 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(circuit_app, name="circuit")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(hub_app, name="hub")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
+app.add_typer(order_app, name="order")
 app.add_typer(provision_app, name="provision")
 app.add_typer(token_app, name="token")
 

@@ -13,7 +13,17 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from gigalis_nms import __version__
-from gigalis_nms.api import audit, catalogue, health, holdings, provisioning, strands
+from gigalis_nms.api import (
+    audit,
+    catalogue,
+    health,
+    holdings,
+    hub,
+    ordering,
+    provisioning,
+    qualification,
+    strands,
+)
 from gigalis_nms.api.errors import install_error_handlers
 from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
 from gigalis_nms.api.wellformed import refuse_malformed_input
@@ -91,5 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     include_v1(app)
-    app.include_router(catalogue.router)  # TMF APIs have their own root, not /api/v1
+    # TMF APIs have their own root, not /api/v1.
+    for tmf in (catalogue.router, qualification.router, ordering.router, hub.router):
+        app.include_router(tmf)
     return app
