@@ -43,6 +43,10 @@ UNAUDITED_TABLES = frozenset(
         "provisioning_job_circuit",
         "provisioning_job_device",
         "config_backup",
+        # Logs of their own: an order's history, its events and their deliveries.
+        "order_state_change",
+        "order_event",
+        "event_delivery",
     }
 )
 # Columns whose values must never reach the log in clear.

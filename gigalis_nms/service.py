@@ -22,6 +22,8 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Site
+from gigalis_nms.ordering.delivery import EventDispatcher
+from gigalis_nms.ordering.worker import OrderWorker
 from gigalis_nms.provisioning.access import access_from_settings
 from gigalis_nms.provisioning.worker import JobWorker
 from gigalis_nms.settings import Environment, Settings
@@ -88,6 +90,9 @@ def serve_api(settings: Settings, engine: Engine, *, host: str, port: int) -> No
     app = create_app(settings, engine)
     worker = start_job_worker(settings, engine) if settings.job_worker else None
     app.state.job_worker = worker
+    background = start_order_work(settings, engine, worker) if settings.order_worker else []
+    for name, thread in background:
+        setattr(app.state, name, thread)
     # Everything built so far (the app, the models, the loaded modules) lives as long as the
     # process: moved out of the cycle collector's sight, it is not rescanned while a request
     # builds a large page, which halved the p99 of 1,000-row lists (bench/).
@@ -96,6 +101,8 @@ def serve_api(settings: Settings, engine: Engine, *, host: str, port: int) -> No
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
+        for _, thread in background:
+            thread.stop(timeout=5)
         if worker is not None:
             worker.stop(timeout=5)  # a job under way ends by itself, or is resumed at restart
 
@@ -106,3 +113,18 @@ def start_job_worker(settings: Settings, engine: Engine) -> JobWorker:
     worker.start()
     log.info("provisioning jobs run here, on the %s routers", settings.devices)
     return worker
+
+
+def start_order_work(
+    settings: Settings, engine: Engine, job_worker: JobWorker | None
+) -> list[tuple[str, OrderWorker | EventDispatcher]]:
+    """The order worker (jobs of accepted orders, expired holds, temporary capacity) and the
+    notification dispatcher, as threads of the API process. The order worker wakes the job
+    worker when it queued jobs, so that they start without waiting for its poll."""
+    on_progress = job_worker.wake if job_worker is not None else None
+    orders = OrderWorker(engine, settings, on_progress=on_progress)
+    dispatcher = EventDispatcher(engine, settings)
+    orders.start()
+    dispatcher.start()
+    log.info("orders are carried out and notifications delivered here")
+    return [("order_worker", orders), ("event_dispatcher", dispatcher)]

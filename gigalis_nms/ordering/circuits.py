@@ -21,7 +21,8 @@ from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import SERVICE_REF_CODES, CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit, CircuitCreate
 from gigalis_nms.inventory.tables import CIRCUIT
-from gigalis_nms.provisioning.design import design_circuit
+from gigalis_nms.provisioning.design import EndVlans, design_circuit
+from gigalis_nms.provisioning.ports import FIRST_CUSTOMER_VLAN
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class CircuitRequest:
     z_site_id: int | None
     bandwidth_mbps: int | None
     protected: bool = False
-    a_vlan: int | None = None  # None at both ends: port-based
+    # The VLANs asked at each end; an E-Line end without one gets the lowest free VLAN on
+    # the port design chooses (an operator orders VLAN-based services on its hand-offs).
+    a_vlan: int | None = None
     z_vlan: int | None = None
     description: str | None = None
 
@@ -79,9 +82,7 @@ def open_circuit(session: Session, request: CircuitRequest) -> Circuit:
             operator_id=request.operator_id,
             service_type=request.service_type,
             a_site_id=request.a_site_id,
-            a_vlan=request.a_vlan,
             z_site_id=request.z_site_id,
-            z_vlan=request.z_vlan,
             bandwidth_mbps=request.bandwidth_mbps,
             protected=request.protected,
             status=CircuitStatus.RESERVED,
@@ -105,5 +106,9 @@ def open_designed_circuit(session: Session, request: CircuitRequest, *, actor: s
     with session.begin_nested():
         circuit = open_circuit(session, request)
         if request.service_type is ServiceType.ETHERNET_ELINE:
-            design_circuit(session, circuit, actor=actor)
+            design_circuit(session, circuit, actor=actor, wanted_vlans=_wanted_vlans(request))
     return circuit
+
+
+def _wanted_vlans(request: CircuitRequest) -> EndVlans:
+    return (request.a_vlan or FIRST_CUSTOMER_VLAN, request.z_vlan or FIRST_CUSTOMER_VLAN)

@@ -76,6 +76,8 @@ DESIGN_ATTEMPTS = 3
 # A VNI taken by a concurrent design between reading and writing is tried again this many
 # times; each try reads the smallest free one afresh.
 VNI_ATTEMPTS = 20
+# The VLANs asked for the A and Z ends (None: port-based).
+EndVlans = tuple[int | None, int | None]
 # What can be undesigned: further on, the circuit is (being) configured on the routers, and
 # only deprovisioning takes it off them.
 UNDESIGNABLE = frozenset({CircuitStatus.RESERVED, CircuitStatus.DESIGNED})
@@ -135,11 +137,21 @@ def _id(obj: object) -> int:
 
 
 def design_circuit(
-    session: Session, circuit: Circuit, *, actor: str, metric: PathMetric = PathMetric.IGP
+    session: Session,
+    circuit: Circuit,
+    *,
+    actor: str,
+    metric: PathMetric = PathMetric.IGP,
+    wanted_vlans: EndVlans | None = None,
 ) -> CircuitDesign:
     """Design a reserved Ethernet E-Line (or a designed one that has no design): its end
     ports, its path(s), the bandwidth held on each link, its VNI; the circuit becomes
-    ``designed``. ``actor`` is recorded as the designer. Nothing is written when it fails."""
+    ``designed``. ``actor`` is recorded as the designer. Nothing is written when it fails.
+
+    ``wanted_vlans`` (A end, Z end) are the VLANs asked for ends ordered without a port (an
+    order cannot name ports): a VLAN-based end gets that VLAN on the port chosen, or the
+    lowest free one there; None at an end makes it port-based. Without it, an end without a
+    port takes the circuit's own VLAN, as recorded in the inventory."""
     _lock(session, circuit)
     _check_designable(session, circuit)
     for end in ("a", "z"):
@@ -147,7 +159,7 @@ def design_circuit(
     for attempt in range(1, DESIGN_ATTEMPTS + 1):
         try:
             with session.begin_nested():
-                design = _design_once(session, circuit, actor, metric)
+                design = _design_once(session, circuit, actor, metric, wanted_vlans)
         except _LostRace as lost:
             if attempt == DESIGN_ATTEMPTS:
                 raise lost.conflict from None
@@ -190,10 +202,14 @@ def _check_designable(session: Session, circuit: Circuit) -> None:
 
 
 def _design_once(
-    session: Session, circuit: Circuit, actor: str, metric: PathMetric
+    session: Session,
+    circuit: Circuit,
+    actor: str,
+    metric: PathMetric,
+    wanted_vlans: EndVlans | None,
 ) -> CircuitDesign:
     _clear_leftovers(session, circuit)
-    _assign_end_ports(session, circuit)
+    _assign_end_ports(session, circuit, wanted_vlans)
     a_device, z_device = _end_device(session, circuit, "a"), _end_device(session, circuit, "z")
 
     edges = backbone_edges(session)
@@ -241,10 +257,11 @@ def _clear_leftovers(session: Session, circuit: Circuit) -> None:
         )
 
 
-def _assign_end_ports(session: Session, circuit: Circuit) -> None:
+def _assign_end_ports(session: Session, circuit: Circuit, wanted_vlans: EndVlans | None) -> None:
     """Give a port to each end ordered without one, through the inventory's own update (which
     checks the port's site and holds the VLAN)."""
-    vlan = circuit.a_vlan if circuit.a_vlan is not None else circuit.z_vlan
+    own_vlan = circuit.a_vlan if circuit.a_vlan is not None else circuit.z_vlan
+    wanted = dict(zip(("a", "z"), wanted_vlans or (own_vlan, own_vlan), strict=True))
     ports = (circuit.a_interface_id, circuit.z_interface_id)
     taken = {port for port in ports if port is not None}
     changes: dict[str, int] = {}
@@ -252,7 +269,7 @@ def _assign_end_ports(session: Session, circuit: Circuit) -> None:
     for end in ("a", "z"):
         if getattr(circuit, f"{end}_interface_id") is not None:
             continue
-        port = choose_end_port(session, circuit, end, vlan=vlan, taken=taken)
+        port = choose_end_port(session, circuit, end, vlan=wanted[end], taken=taken)
         taken.add(port.interface_id)
         changes[f"{end}_interface_id"] = port.interface_id
         if port.vlan is not None:

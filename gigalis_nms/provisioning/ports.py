@@ -136,7 +136,7 @@ def choose_end_port(
     are ports this design already uses. Conflict naming ``<end>_site_id`` when there is none.
     """
     candidates = [
-        port for port in _candidates(session, circuit, end) if port.interface_id not in taken
+        port for port in candidate_ports(session, circuit, end) if port.interface_id not in taken
     ]
     for port in sorted(candidates, key=CandidatePort.rank):
         chosen = _take(session, port, vlan)
@@ -278,13 +278,13 @@ def _take(session: Session, port: CandidatePort, vlan: int | None) -> EndPort | 
     whole port is skipped, so that two designs never wait on each other's ports."""
     if not _lock(session, port.interface_id, wait=vlan is not None and port.own_handoff):
         return None
-    if _ends_port_based_circuit(session, port):
+    if ends_port_based_circuit(session, port):
         return None
     if vlan is None or not port.own_handoff:
-        if not _is_wholly_free(session, port.interface_id):
+        if not is_wholly_free(session, port.interface_id):
             return None
         return EndPort(port.interface_id, port.hostname, port.name, vlan)
-    free = _free_vlan(session, port.interface_id, vlan)
+    free = free_vlan(session, port.interface_id, vlan)
     if free is None:
         return None
     return EndPort(port.interface_id, port.hostname, port.name, free)
@@ -302,7 +302,7 @@ def _lock(session: Session, interface_id: int, *, wait: bool) -> bool:
     return execute_core(session, query).first() is not None
 
 
-def _candidates(session: Session, circuit: Circuit, end: str) -> list[CandidatePort]:
+def candidate_ports(session: Session, circuit: Circuit, end: str) -> list[CandidatePort]:
     backbone = sa.union(sa.select(LINK.c.a_interface_id), sa.select(LINK.c.z_interface_id))
     query = (
         sa.select(
@@ -355,7 +355,7 @@ def _in_service() -> sa.ColumnElement[bool]:
     return CIRCUIT.c.status != CircuitStatus.TERMINATED
 
 
-def _ends_port_based_circuit(session: Session, port: CandidatePort) -> bool:
+def ends_port_based_circuit(session: Session, port: CandidatePort) -> bool:
     """Whether a circuit in service has the whole port (an end there without VLAN)."""
     query = sa.select(CIRCUIT.c.id).where(
         _in_service(),
@@ -367,7 +367,7 @@ def _ends_port_based_circuit(session: Session, port: CandidatePort) -> bool:
     return execute_core(session, query.limit(1)).first() is not None
 
 
-def _is_wholly_free(session: Session, interface_id: int) -> bool:
+def is_wholly_free(session: Session, interface_id: int) -> bool:
     """No VLAN is held on the port and no circuit in service ends there."""
     held = sa.select(VLAN_HOLDING.c.id).where(VLAN_HOLDING.c.interface_id == interface_id)
     ending = sa.select(CIRCUIT.c.id).where(
@@ -378,7 +378,7 @@ def _is_wholly_free(session: Session, interface_id: int) -> bool:
     return not execute_core(session, query).scalar_one()
 
 
-def _free_vlan(session: Session, interface_id: int, wanted: int) -> int | None:
+def free_vlan(session: Session, interface_id: int, wanted: int) -> int | None:
     """``wanted`` if no one holds it on the port, else the lowest free customer VLAN."""
     query = sa.select(VLAN_HOLDING.c.vlan).where(VLAN_HOLDING.c.interface_id == interface_id)
     held = set(execute_core(session, query).scalars())
