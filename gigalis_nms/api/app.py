@@ -33,7 +33,9 @@ from gigalis_nms.settings import Settings
 DESCRIPTION = """\
 The network inventory of Gigalis, the public fibre backbone of the Pays de la Loire:
 organisations, sites, devices, interfaces, fibre cables and their strands, backbone links,
-circuits and every resource a circuit holds.
+circuits and every resource a circuit holds; and, under `/tmf-api/`, the wholesale ordering
+API in the TM Forum's shapes: catalogue (TMF620), qualification (TMF679), quote (TMF648),
+product order (TMF622) with notifications.
 
 Authenticate with `Authorization: Bearer <token>` (`Token <token>` is accepted too); tokens
 are made with `gigalis token create`. Lists answer `{count, next, previous, results}`;
@@ -59,6 +61,16 @@ TAGS = [
     {
         "name": "catalogue",
         "description": "Offers and prices, read-only, as TMF620 (every token, operators too).",
+    },
+    {
+        "name": "qualification",
+        "description": "Feasibility (TMF679), with capacity held until an expiry, and quotes "
+        "(TMF648); operators for themselves.",
+    },
+    {
+        "name": "ordering",
+        "description": "Product orders (TMF622), their cancellation, and notifications to "
+        "the operator's callback (hub); operators see only their own.",
     },
     {"name": "service", "description": "Health of the service itself."},
 ]

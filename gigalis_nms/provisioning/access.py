@@ -22,10 +22,11 @@ from gigalis_nms.errors import FieldProblem, InvalidInput
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit, Device, Interface
 from gigalis_nms.lab.state import LabState, read_lab_state
+from gigalis_nms.provisioning.credentials import check_credentials
 from gigalis_nms.provisioning.devices import NAPALM_CONNECTION
 from gigalis_nms.provisioning.models import CircuitDesign
 from gigalis_nms.provisioning.render import BaseConfigs, lab_base_configs, production_base_configs
-from gigalis_nms.settings import DeviceSource, Settings
+from gigalis_nms.settings import DeviceSource, Settings, get_settings
 
 INVENTORY_PLUGIN = "GigalisInventory"
 # Enough parallel sessions for a large job without opening hundreds of SSH connections.
@@ -141,7 +142,19 @@ class InventoryAccess:
         return production_base_configs(session)
 
     def refusals(self, session: Session, hostnames: Sequence[str]) -> list[FieldProblem]:
-        return production_refusals(session, hostnames)
+        # Logins first: a job queued by an order inside `gigalis serve` must fail with the
+        # reason, before any connection, on a service that was never given router logins
+        # (the embedded default), rather than knock at the management addresses.
+        return login_problems(self.credentials_file) + production_refusals(session, hostnames)
+
+
+def login_problems(credentials_file: Path | None) -> list[FieldProblem]:
+    """Why the production routers' logins cannot work, from the settings and the file."""
+    try:
+        check_credentials(get_settings(), credentials_file)
+    except InvalidInput as refused:
+        return refused.problems
+    return []
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import Conflict, GigalisError, InvalidInput
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus
-from gigalis_nms.inventory.models import CircuitUpdate
+from gigalis_nms.inventory.models import CircuitUpdate, Device, Interface
 from gigalis_nms.ordering.cancellation import CancelOrderCreate, cancel_order
 from gigalis_nms.ordering.events import ORDER_CREATE_EVENT, ORDER_STATE_CHANGE_EVENT
 from gigalis_nms.ordering.fulfilment import advance_orders
@@ -443,3 +443,45 @@ def test_another_operators_order_cannot_be_cancelled(engine: Engine, network: Ne
     with pytest.raises(GigalisError) as refused:
         _cancel(engine, made.order.id, network.operator_b)
     assert refused.value.status_code == 404
+
+
+def _hand_off(engine: Engine, hostname: str, name: str, operator_code: str) -> int:
+    """Make a spare port the operator's hand-off (its description names the operator)."""
+    with session_scope(engine, actor="test:network") as session:
+        port = session.exec(
+            select(Interface)
+            .join(Device, col(Device.id) == col(Interface.device_id))
+            .where(col(Device.hostname) == hostname, col(Interface.name) == name)
+        ).one()
+        port.description = f"NNI {operator_code}"
+        session.add(port)
+        session.flush()
+        assert port.id is not None
+        return port.id
+
+
+def test_eline_ends_are_vlans_on_the_operators_hand_offs(engine: Engine, network: Network) -> None:
+    hand_offs = {
+        "a": _hand_off(engine, "nte1-cr1", "xe-0/0/7", "OPA"),
+        "z": _hand_off(engine, "ang1-cr1", "xe-0/0/7", "OPA"),
+    }
+    vlans = [{"name": "aVlan", "value": 300}, {"name": "zVlan", "value": 301}]
+    asked = item(product={"place": item()["product"]["place"], "productCharacteristic": vlans})
+    first = place_order(engine, order_body(asked), tenant=network.operator_a)
+    second = place_order(engine, order_body(), tenant=network.operator_a)
+    third = place_order(engine, order_body(), tenant=network.operator_a)
+
+    ends = []
+    for created in (first, second, third):
+        assert created.order.id is not None
+        circuit = circuit_of(engine, items_of(engine, created.order.id)[0].circuit_id)
+        assert circuit is not None
+        ends.append(
+            (circuit.a_interface_id, circuit.a_vlan, circuit.z_interface_id, circuit.z_vlan)
+        )
+    # The VLANs asked, then the lowest free ones, all on the same two hand-off ports.
+    assert ends == [
+        (hand_offs["a"], 300, hand_offs["z"], 301),
+        (hand_offs["a"], 2, hand_offs["z"], 2),
+        (hand_offs["a"], 3, hand_offs["z"], 3),
+    ]

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import pytest
+from nornir.core import Nornir
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -25,7 +26,7 @@ from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.holdings import list_holdings
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import BackboneLink, Circuit, CircuitCreate, Device, Interface
-from gigalis_nms.provisioning.access import production_refusals
+from gigalis_nms.provisioning.access import InventoryAccess, production_refusals
 from gigalis_nms.provisioning.jobs import (
     MAX_ATTEMPTS,
     cancel_job,
@@ -454,6 +455,32 @@ def test_production_routers_that_a_replace_would_harm_are_refused(
     assert all(
         router.commits == [] and router.candidate is None for router in fleet.routers.values()
     )
+    assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED
+
+
+def test_production_without_router_logins_fails_before_any_connection(
+    network: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded default has no router logins: a job (one an order queued inside
+    `gigalis serve`, say) fails naming the setting, and never builds a connection."""
+    for name in ("USERNAME", "PASSWORD", "KEY_FILE", "CREDENTIALS_FILE"):
+        monkeypatch.delenv(f"GIGALIS_DEVICE_{name}", raising=False)
+    access = InventoryAccess(network.url.render_as_string(hide_password=False))
+
+    def no_connection(_hostnames: Sequence[str]) -> Nornir:
+        raise AssertionError("a job without logins must not reach for the routers")
+
+    monkeypatch.setattr(access.__class__, "nornir", lambda _self, hosts: no_connection(hosts))
+    new_circuit(network, "GIG-ETH-900001")
+    with session_scope(network, actor="test") as session:
+        job_id = create_job(
+            session, JobKind.PROVISION, ["GIG-ETH-900001"], actor="test", target=access.target
+        ).id
+    assert job_id is not None
+    view = run_job(network, job_id, access)
+    assert view.state is JobState.FAILED
+    assert view.error is not None
+    assert "GIGALIS_DEVICE_USERNAME" in view.error
     assert status_of(network, "GIG-ETH-900001") is CircuitStatus.RESERVED
 
 
