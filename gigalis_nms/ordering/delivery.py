@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gigalis_nms.background import PollingThread
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.listing import execute_core
 from gigalis_nms.db.types import table_of, utcnow
@@ -384,38 +384,26 @@ def _send_all(
         return list(senders.map(send, batch))
 
 
-class EventDispatcher:
+class EventDispatcher(PollingThread):
     """A thread that runs a delivery pass every :data:`PASS_INTERVAL_SECONDS`, or at once
-    when woken (an event was just committed)."""
+    when woken (an event was just committed). The attempts under way when it is stopped end
+    first, each within the request timeout."""
 
     def __init__(
         self, engine: Engine, settings: Settings, *, interval: float = PASS_INTERVAL_SECONDS
     ) -> None:
+        super().__init__("hub-dispatcher", interval)
         self._engine = engine
         self._settings = settings
-        self._interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="hub-dispatcher", daemon=True)
+        self._client: httpx.Client | None = None
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop; the attempts under way end first (each within the request timeout)."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
+    def run_round(self) -> None:
+        try:
+            deliver_due(self._engine, self._settings, client=self._client)
+        except Exception:  # the dispatcher outlives a database hiccup
+            logger.exception("hub dispatcher: a delivery pass failed")
 
     def _loop(self) -> None:
-        with new_client() as client:
-            while not self._stop.is_set():
-                try:
-                    deliver_due(self._engine, self._settings, client=client)
-                except Exception:  # the dispatcher outlives a database hiccup
-                    logger.exception("hub dispatcher: a delivery pass failed")
-                self._wake.wait(self._interval)
-                self._wake.clear()
+        with new_client() as client:  # one client for the thread's life
+            self._client = client
+            super()._loop()

@@ -15,12 +15,12 @@ Several workers on one database are safe: each order is advanced under its row's
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from gigalis_nms.background import PollingThread
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.ordering.fulfilment import WORKER_ACTOR, advance_orders
 from gigalis_nms.ordering.holds import expire_holds
@@ -54,7 +54,7 @@ def default_passes(engine: Engine, settings: Settings) -> list[OrderPass]:
     return [advance_pass(engine, settings), holds_pass(engine)]
 
 
-class OrderWorker:
+class OrderWorker(PollingThread):
     def __init__(
         self,
         engine: Engine,
@@ -63,24 +63,9 @@ class OrderWorker:
         passes: Sequence[OrderPass] | None = None,
         on_progress: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__("order-worker", settings.order_poll_seconds)
         self._passes = tuple(passes if passes is not None else default_passes(engine, settings))
-        self._poll_seconds = settings.order_poll_seconds
         self._on_progress = on_progress
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="order-worker", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop after the round under way, if any."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
 
     def run_round(self, now: datetime | None = None) -> int:
         """Run every pass once now; how many steps they took in all."""
@@ -94,12 +79,6 @@ class OrderWorker:
         if steps and self._on_progress is not None:
             self._on_progress()
         return steps
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_round()
-            self._wake.wait(self._poll_seconds)
-            self._wake.clear()
 
 
 def _name(order_pass: OrderPass) -> str:

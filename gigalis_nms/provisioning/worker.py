@@ -11,11 +11,11 @@ safe: a job is claimed under a row lock, and a worker that loses the race moves 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
+from gigalis_nms.background import PollingThread
 from gigalis_nms.errors import Conflict, GigalisError
 from gigalis_nms.provisioning.jobs import next_queued_job, recover_interrupted_jobs
 from gigalis_nms.provisioning.run import JobAccess, run_job
@@ -23,38 +23,26 @@ from gigalis_nms.provisioning.run import JobAccess, run_job
 logger = logging.getLogger(__name__)
 
 
-class JobWorker:
+class JobWorker(PollingThread):
     def __init__(
         self, engine: Engine, access: Callable[[], JobAccess], *, poll_seconds: float = 5.0
     ) -> None:
+        super().__init__("provisioning-worker", poll_seconds)
         self._engine = engine
         self._access = access  # asked at each job: the lab may have been rebuilt meanwhile
-        self._poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="provisioning-worker", daemon=True)
         self._last_warning = ""
 
     def start(self) -> None:
         recovered = recover_interrupted_jobs(self._engine, actor="worker:recovery")
         if recovered:
             logger.warning("jobs %s were left running by a stopped process", recovered)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop taking jobs; the job under way, if any, runs to its end first."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
+        super().start()
 
     def run_queued(self) -> int:
         """Run every queued job now; how many ran."""
         ran = 0
         access = self._access()
-        while not self._stop.is_set():
+        while not self.stopping:
             job_id = next_queued_job(self._engine, access.target)
             if job_id is None:
                 break
@@ -72,16 +60,13 @@ class JobWorker:
             logger.warning("%s", message)
             self._last_warning = message
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                # Also while running: a command-line job killed in the meantime is taken
-                # over once its heartbeat is stale.
-                recover_interrupted_jobs(self._engine, actor="worker:recovery")
-                self.run_queued()
-            except GigalisError as refused:  # no lab up, bad credentials: said once a while
-                self._say_once(f"provisioning worker: queued jobs wait: {refused}")
-            except Exception:  # the worker outlives any one job's unexpected failure
-                logger.exception("provisioning worker: a job could not be run")
-            self._wake.wait(self._poll_seconds)
-            self._wake.clear()
+    def run_round(self) -> None:
+        try:
+            # Also while running: a command-line job killed in the meantime is taken over
+            # once its heartbeat is stale.
+            recover_interrupted_jobs(self._engine, actor="worker:recovery")
+            self.run_queued()
+        except GigalisError as refused:  # no lab up, bad credentials: said once a while
+            self._say_once(f"provisioning worker: queued jobs wait: {refused}")
+        except Exception:  # the worker outlives any one job's unexpected failure
+            logger.exception("provisioning worker: a job could not be run")

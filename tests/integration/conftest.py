@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -32,7 +32,17 @@ def inventory(engine: Engine) -> Inventory:
     return build_inventory(engine)
 
 
-def make_tokens(engine: Engine, inventory: Inventory) -> dict[str, str]:
+class TwoOperators(Protocol):
+    """A test network's two operators (builders.Inventory, ordering_support.Network)."""
+
+    @property
+    def operator_a(self) -> int: ...
+
+    @property
+    def operator_b(self) -> int: ...
+
+
+def make_tokens(engine: Engine, inventory: TwoOperators) -> dict[str, str]:
     """One token per kind of caller: admin, noc, viewer, operator_a, operator_b."""
     wanted = {
         "admin": (Role.ADMIN, None),

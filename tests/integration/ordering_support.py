@@ -19,8 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from gigalis_nms.api.app import create_app
-from gigalis_nms.auth.models import Role
-from gigalis_nms.auth.service import create_token
 from gigalis_nms.catalogue.loader import REPOSITORY_CATALOGUE, default_catalogue
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db import session_scope
@@ -158,29 +156,6 @@ def items_of(engine: Engine, order_id: int) -> list[ProductOrderItem]:
 def circuit_of(engine: Engine, circuit_id: int | None) -> Circuit | None:
     with session_scope(engine, read_only=True) as session:
         return session.get(Circuit, circuit_id) if circuit_id is not None else None
-
-
-def network_tokens(engine: Engine, network: Network) -> dict[str, str]:
-    """One token per kind of caller: admin, noc, viewer, operator_a, operator_b."""
-    wanted = {
-        "admin": (Role.ADMIN, None),
-        "noc": (Role.NOC, None),
-        "viewer": (Role.VIEWER, None),
-        "operator_a": (Role.OPERATOR, network.operator_a),
-        "operator_b": (Role.OPERATOR, network.operator_b),
-    }
-    tokens = {}
-    with session_scope(engine, actor="test:tokens") as session:
-        for name, (role, organisation_id) in wanted.items():
-            _, plain = create_token(
-                session,
-                name=name,
-                role=role,
-                organisation_id=organisation_id,
-                secret_key=TEST_SECRET_KEY,
-            )
-            tokens[name] = plain
-    return tokens
 
 
 def noc_catalogue_file(folder: Path, offer_id: str = "eline-100m") -> Path:

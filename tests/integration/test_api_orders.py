@@ -14,14 +14,13 @@ from sqlalchemy.engine import Engine
 
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.ordering.fulfilment import advance_orders
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, make_tokens
 from tests.integration.ordering_support import (
     Network,
     api_over,
     build_network,
     held_mbps,
     item,
-    network_tokens,
     noc_catalogue_file,
     order_body,
     row_counts,
@@ -39,14 +38,14 @@ def network(engine: Engine) -> Network:
 @pytest.fixture
 def order_api(engine: Engine, network: Network) -> Iterator[Api]:
     with api_over(engine) as client:
-        yield Api(client, network_tokens(engine, network))
+        yield Api(client, make_tokens(engine, network))
 
 
 @pytest.fixture
 def noc_order_api(engine: Engine, network: Network, tmp_path: Path) -> Iterator[Api]:
     """The API over a catalogue whose eline-100m waits for the NOC."""
     with api_over(engine, noc_catalogue_file(tmp_path)) as client:
-        yield Api(client, network_tokens(engine, network))
+        yield Api(client, make_tokens(engine, network))
 
 
 def post_order(api: Api, who: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:

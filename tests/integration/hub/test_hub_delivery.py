@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -21,27 +20,11 @@ from gigalis_nms.ordering import delivery, hub
 from gigalis_nms.ordering.delivery import MAX_ATTEMPTS, EventDispatcher, deliver_due
 from gigalis_nms.ordering.events import ORDER_CREATE_EVENT
 from gigalis_nms.ordering.models import DeliveryState, EventDelivery
-from gigalis_nms.settings import Environment, Settings
+from gigalis_nms.settings import Settings
 from tests.callback_receiver import Receiver, verified
 from tests.integration.builders import Inventory
 from tests.integration.conftest import TEST_SECRET_KEY
-from tests.integration.test_hub_support import new_order, publish, subscribe
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        secret_key=TEST_SECRET_KEY,
-        hub_allow_private_callbacks=True,
-    )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
+from tests.integration.hub.support import new_order, publish, subscribe
 
 
 def deliveries(engine: Engine, **where: object) -> list[EventDelivery]:

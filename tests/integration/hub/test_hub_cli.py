@@ -16,11 +16,15 @@ from gigalis_nms.db.types import utcnow
 from gigalis_nms.ordering.delivery import MAX_ATTEMPTS, deliver_due
 from gigalis_nms.ordering.hub_cli import app
 from gigalis_nms.ordering.models import DeliveryState, EventDelivery
-from gigalis_nms.settings import Environment, Settings, get_settings
+from gigalis_nms.settings import Settings, get_settings
 from tests.callback_receiver import Receiver
 from tests.integration.builders import Inventory
 from tests.integration.conftest import TEST_SECRET_KEY
-from tests.integration.test_hub_support import new_order, publish, subscribe
+from tests.integration.hub.support import (
+    new_order,
+    publish,
+    subscribe,
+)
 
 
 @pytest.fixture
@@ -31,16 +35,6 @@ def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRu
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        secret_key=TEST_SECRET_KEY,
-        hub_allow_private_callbacks=True,
-    )
 
 
 def test_list_shows_the_subscriptions(

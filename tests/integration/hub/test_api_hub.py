@@ -3,7 +3,6 @@ removal, the log's roles, filters and paging, and retrying an abandoned delivery
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,30 +11,14 @@ from sqlalchemy.engine import Engine
 
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.ordering.delivery import MAX_ATTEMPTS, deliver_due
-from gigalis_nms.settings import Environment, Settings
+from gigalis_nms.settings import Settings
 from tests.callback_receiver import Receiver, verified
 from tests.integration.builders import Inventory
-from tests.integration.conftest import TEST_SECRET_KEY, Api
-from tests.integration.test_hub_support import new_order, publish
+from tests.integration.conftest import Api
+from tests.integration.hub.support import new_order, publish
 
 HUB = "/tmf-api/productOrderingManagement/v4/hub"
 LOG = "/api/v1/hub/deliveries"
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        secret_key=TEST_SECRET_KEY,
-        hub_allow_private_callbacks=True,
-    )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
 
 
 def problem(response: Any) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """What the hub tests share: orders, events and subscriptions written straight into the
 database (without the order service). The receiver is tests/callback_receiver.py.
 
-Holds no tests itself.
+Holds no tests itself; the fixtures are in conftest.py beside it.
 """
 
 from __future__ import annotations
