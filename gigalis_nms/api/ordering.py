@@ -42,7 +42,7 @@ from gigalis_nms.api.pagination import PageParameters, filters_from
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import Principal
 from gigalis_nms.errors import PermissionDenied, with_article
-from gigalis_nms.ordering import cancellation, fulfilment, orders
+from gigalis_nms.ordering import bodies, cancellation, fulfilment, orders, taking
 from gigalis_nms.ordering.models import ProductOrder
 from gigalis_nms.ordering.representation import (
     cancellation_href,
@@ -116,7 +116,7 @@ def _tmf_list(total: int, documents: list[dict[str, Any]]) -> JSONResponse:
 def create_product_order(
     *,
     request: Request,
-    body: orders.OrderCreate,
+    body: bodies.OrderCreate,
     session: DbSession,
     principal: CurrentPrincipal,
     tenant: Tenant,
@@ -126,7 +126,7 @@ def create_product_order(
     """Order: add (a new circuit, its capacity held at once), modify (a new bandwidth,
     checked again) or delete (terminate) items. Answers 201, or 200 for a POST replayed with
     the same Idempotency-Key and body."""
-    made = orders.create_order(
+    made = taking.create_order(
         session,
         catalogue,
         body,

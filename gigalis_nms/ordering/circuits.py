@@ -65,7 +65,9 @@ def last_ref_number(session: Session, service_type: ServiceType) -> int:
 
 
 def format_ref(service_type: ServiceType, number: int) -> str:
-    """>>> format_ref(ServiceType.ETHERNET_ELINE, 42)
+    """A circuit reference.
+
+    >>> format_ref(ServiceType.ETHERNET_ELINE, 42)
     'GIG-ETH-000042'
     """
     return f"GIG-{SERVICE_REF_CODES[service_type]}-{number:0{REF_DIGITS}d}"

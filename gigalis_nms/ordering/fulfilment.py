@@ -37,6 +37,7 @@ from gigalis_nms.errors import GigalisError, InvalidInput, NotFound
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit, CircuitUpdate
+from gigalis_nms.ordering.bodies import paris_day
 from gigalis_nms.ordering.giveback import NEVER_CONFIGURED, give_back_circuit
 from gigalis_nms.ordering.models import (
     ItemAction,
@@ -45,7 +46,7 @@ from gigalis_nms.ordering.models import (
     ProductOrder,
     ProductOrderItem,
 )
-from gigalis_nms.ordering.orders import lock_order, order_items, paris_day
+from gigalis_nms.ordering.orders import lock_order, order_items
 from gigalis_nms.ordering.transitions import move_item, move_order
 from gigalis_nms.provisioning.jobs import create_job
 from gigalis_nms.provisioning.models import JobKind, JobState, ProvisioningJob

@@ -25,6 +25,7 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.enums import OrganisationKind
 from gigalis_nms.inventory.models import BackboneLink, Circuit
+from gigalis_nms.ordering.bodies import OrderCreate
 from gigalis_nms.ordering.models import (
     CancelProductOrder,
     OrderEvent,
@@ -32,7 +33,7 @@ from gigalis_nms.ordering.models import (
     ProductOrder,
     ProductOrderItem,
 )
-from gigalis_nms.ordering.orders import CreatedOrder, OrderCreate, create_order
+from gigalis_nms.ordering.taking import CreatedOrder, create_order
 from gigalis_nms.settings import Environment, Settings
 from tests.integration import builders
 from tests.integration.conftest import TEST_SECRET_KEY

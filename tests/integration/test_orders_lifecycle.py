@@ -18,6 +18,7 @@ from gigalis_nms.db.types import utcnow
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Organisation
+from gigalis_nms.ordering.bodies import paris_day
 from gigalis_nms.ordering.cancellation import CancelOrderCreate, cancel_order
 from gigalis_nms.ordering.fulfilment import advance_orders
 from gigalis_nms.ordering.models import (
@@ -27,7 +28,6 @@ from gigalis_nms.ordering.models import (
     OrderStateChange,
     ProductOrder,
 )
-from gigalis_nms.ordering.orders import paris_day
 from gigalis_nms.provisioning.jobs import next_queued_job
 from gigalis_nms.provisioning.models import JobKind, JobState, ProvisioningJob
 from gigalis_nms.provisioning.run import run_job
