@@ -12,9 +12,10 @@ noc           everything, audit log included              inventory and circuits
 viewer        inventory and circuits, organisations with  nothing
               their contacts (internal read-only staff:
               management, finance, support); no audit
-operator      sites (public network information), its     nothing
-              own organisation, its own circuits and
-              their holdings
+operator      sites (public network information), its     its own qualifications,
+              own organisation, its own circuits and      quotes, orders and
+              their holdings, its own qualifications,     notification callbacks
+              quotes, orders and callbacks
 ============  ==========================================  ======================
 
 An operator asking for another operator's circuit or organisation gets 404, exactly as if it
@@ -41,6 +42,9 @@ STAFF = frozenset({Role.ADMIN, Role.NOC, Role.VIEWER})
 EVERYONE = STAFF | {Role.OPERATOR}
 WRITERS = frozenset({Role.ADMIN, Role.NOC})
 AUDITORS = frozenset({Role.ADMIN, Role.NOC})
+# Who may qualify, quote, order and subscribe to notifications: operators for themselves, the
+# NOC on an operator's behalf; viewers read only.
+BUYERS = frozenset({Role.ADMIN, Role.NOC, Role.OPERATOR})
 # NetBox clients send "Token <key>"; OAuth-style clients send "Bearer <key>".
 AUTH_SCHEMES = frozenset({"bearer", "token"})
 

@@ -1,10 +1,10 @@
 """Feasibility (TMF679 productOfferingQualification) and quotes (TMF648 quote).
 
-Any token may qualify and quote: an operator for its own organisation, staff for the
-operator it names in ``relatedParty``. A qualification is answered at once (201, state
-done); a quote is priced at once (201, state approved). Reading another operator's answers
-404, as if it did not exist. Lists are JSON arrays, newest first, with the total in
-``X-Total-Count`` and the page size in ``X-Result-Count``.
+Operators qualify and quote for their own organisation, the NOC (admin and noc tokens) for
+the operator it names in ``relatedParty``; viewers read only. A qualification is answered at
+once (201, state done); a quote is priced at once (201, state approved). Reading another
+operator's answers 404, as if it did not exist. Lists are JSON arrays, newest first, with the
+total in ``X-Total-Count`` and the page size in ``X-Result-Count``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from gigalis_nms.api.catalogue import IGNORED_PARAMETERS, ServiceCatalogue
 from gigalis_nms.api.deps import (
+    BUYERS,
     EVERYONE,
     CurrentPrincipal,
     DbSession,
@@ -68,7 +69,12 @@ def document_list(
 # --- Qualification ------------------------------------------------------------------------
 
 
-@router.post(QUALIFICATIONS, status_code=201, responses=error_responses(415, 422))
+buyers = [Depends(RoleRequirement(BUYERS, "qualify or quote"))]
+
+
+@router.post(
+    QUALIFICATIONS, status_code=201, dependencies=buyers, responses=error_responses(415, 422)
+)
 def create_qualification(
     body: feasibility.QualificationBody,
     *,
@@ -120,7 +126,7 @@ def get_qualification(
 # --- Quote --------------------------------------------------------------------------------
 
 
-@router.post(QUOTES, status_code=201, responses=error_responses(415, 422))
+@router.post(QUOTES, status_code=201, dependencies=buyers, responses=error_responses(415, 422))
 def create_quote(
     body: quotes.QuoteBody,
     *,

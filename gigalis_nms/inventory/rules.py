@@ -6,6 +6,9 @@ from __future__ import annotations
 from gigalis_nms.errors import FieldProblem
 from gigalis_nms.inventory.enums import SERVICE_REF_CODES, ServiceType
 
+# Services sold by their bandwidth: a circuit of these states it.
+CARRY_BANDWIDTH = frozenset({ServiceType.ETHERNET_ELINE, ServiceType.WAVELENGTH})
+
 
 def circuit_shape_problems(
     *,
@@ -34,7 +37,8 @@ def circuit_shape_problems(
     is_dark_fibre = service_type == ServiceType.DARK_FIBRE
     if is_dark_fibre and bandwidth_mbps is not None:
         problems.append(FieldProblem("bandwidth_mbps", "dark fibre has no bandwidth"))
-    if not is_dark_fibre and bandwidth_mbps is None:
+    # Hosting may state the bandwidth of its uplink, or none: a rack is sold by the unit.
+    if service_type in CARRY_BANDWIDTH and bandwidth_mbps is None:
         problems.append(FieldProblem("bandwidth_mbps", f"required for {service_type}"))
     if service_type == ServiceType.HOSTING and has_z_end:
         problems.append(FieldProblem("z_site_id", "hosting has one end only"))

@@ -13,14 +13,17 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gigalis_nms.db.listing import execute_core
+from gigalis_nms.db.types import table_of
 from gigalis_nms.errors import Conflict
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import SERVICE_REF_CODES, CircuitStatus, ServiceType
 from gigalis_nms.inventory.models import Circuit, CircuitCreate
 from gigalis_nms.inventory.tables import CIRCUIT
+from gigalis_nms.ordering.models import CircuitRefCounter
 from gigalis_nms.provisioning.design import EndVlans, design_circuit
 from gigalis_nms.provisioning.ports import FIRST_CUSTOMER_VLAN
 
@@ -73,12 +76,43 @@ def format_ref(service_type: ServiceType, number: int) -> str:
     return f"GIG-{SERVICE_REF_CODES[service_type]}-{number:0{REF_DIGITS}d}"
 
 
+def next_ref_number(session: Session, service_type: ServiceType) -> int:
+    """The next number for a new reference of this service, never given before.
+
+    The counter row is read under a lock (PostgreSQL; SQLite serializes writers anyway), so
+    concurrent orders take numbers in turn. It starts from, and never falls below, the
+    highest number the inventory uses: circuits loaded from files or made by hand count."""
+    code = SERVICE_REF_CODES[service_type]
+    counter = table_of(CircuitRefCounter)
+    used = last_ref_number(session, service_type)
+    query = sa.select(counter.c.last_number).where(counter.c.service_code == code)
+    last = execute_core(session, query.with_for_update()).scalar_one_or_none()
+    if last is None:
+        last = _start_counter(session, code, used)
+    number = max(last, used) + 1
+    update = counter.update().where(counter.c.service_code == code)
+    execute_core(session, update.values(last_number=number))
+    return number
+
+
+def _start_counter(session: Session, code: str, used: int) -> int:
+    """Make the service's counter row; one made meanwhile by a concurrent order is taken."""
+    counter = table_of(CircuitRefCounter)
+    try:
+        with session.begin_nested():
+            execute_core(session, counter.insert().values(service_code=code, last_number=used))
+        return used
+    except IntegrityError:
+        query = sa.select(counter.c.last_number).where(counter.c.service_code == code)
+        last: int = execute_core(session, query.with_for_update()).scalar_one()
+        return last
+
+
 def open_circuit(session: Session, request: CircuitRequest) -> Circuit:
-    """A new reserved circuit with the next free reference. Conflict or InvalidInput, with
-    nothing written, when the inventory refuses it."""
-    number = last_ref_number(session, request.service_type)
+    """A new reserved circuit with a reference never given before. Conflict or InvalidInput,
+    with nothing written, when the inventory refuses it."""
     for _ in range(REF_ATTEMPTS):
-        number += 1
+        number = next_ref_number(session, request.service_type)
         body = CircuitCreate(
             ref=format_ref(request.service_type, number),
             operator_id=request.operator_id,
@@ -94,7 +128,7 @@ def open_circuit(session: Session, request: CircuitRequest) -> Circuit:
             circuit: Circuit = service.create_object(session, service.CIRCUITS, body)
         except Conflict as refused:
             if any(problem.field == "ref" for problem in refused.problems):
-                continue  # taken meanwhile by a concurrent order
+                continue  # made by hand meanwhile with that number: take the next
             raise
         return circuit
     raise Conflict.of("ref", "no free circuit reference after several tries; try again")

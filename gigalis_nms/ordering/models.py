@@ -26,6 +26,22 @@ from gigalis_nms.db.types import UTCDateTime, enum_column, utcnow
 MONEY = sa.Numeric(12, 2)
 
 
+# --- Circuit references -----------------------------------------------------------------------
+
+
+class CircuitRefCounter(SQLModel, table=True):
+    """The last number given to a new circuit reference of one service (ETH, DF, WAV, HST).
+
+    A reference is never given twice, even after its circuit was deleted (a hold that
+    expired, an order given back): orders, jobs and invoices keep naming it, and must never
+    come to name another operator's circuit."""
+
+    __tablename__ = "circuit_ref_counter"
+
+    service_code: str = Field(primary_key=True, max_length=8)
+    last_number: int = Field(ge=0)
+
+
 # --- Qualification (TMF679) -----------------------------------------------------------------
 
 

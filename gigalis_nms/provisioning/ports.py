@@ -68,7 +68,9 @@ class CandidatePort:
     hostname: str
     name: str
     speed_mbps: int | None
-    own_handoff: bool  # hands off to the circuit's operator
+    # Hands off to the circuit's operator: its description names the operator, or it already
+    # carries VLAN-based circuits of that operator only.
+    own_handoff: bool
 
     def rank(self) -> tuple[Any, ...]:
         unknown_speed = self.speed_mbps is None
@@ -327,15 +329,48 @@ def candidate_ports(session: Session, circuit: Circuit, end: str) -> list[Candid
     )
     codes = _operator_codes(session)
     own = _arcep_code(session, circuit.operator_id)
+    rows = list(execute_core(session, query))
+    shared_by_operator = _vlan_ports_of(session, circuit.operator_id, [row.id for row in rows])
     candidates = []
-    for row in execute_core(session, query):
+    for row in rows:
         hands_off_to = handoff_operator(row.description, codes)
         if hands_off_to is not None and hands_off_to != own:
             continue
+        own_handoff = hands_off_to is not None or row.id in shared_by_operator
         candidates.append(
-            CandidatePort(row.id, row.hostname, row.name, row.speed_mbps, hands_off_to is not None)
+            CandidatePort(row.id, row.hostname, row.name, row.speed_mbps, own_handoff)
         )
     return candidates
+
+
+def _vlan_ports_of(session: Session, operator_id: int, interface_ids: list[int]) -> set[int]:
+    """The ports among ``interface_ids`` where circuits in service end with a VLAN, all of
+    them ``operator_id``'s: such a port is that operator's hand-off in fact, though its
+    description does not say so, and its next VLAN-based circuits share it rather than each
+    taking a port of their own."""
+    ends = sa.union_all(
+        sa.select(
+            CIRCUIT.c.a_interface_id.label("port"),
+            CIRCUIT.c.a_vlan.label("vlan"),
+            CIRCUIT.c.operator_id,
+        ).where(_in_service()),
+        sa.select(
+            CIRCUIT.c.z_interface_id.label("port"),
+            CIRCUIT.c.z_vlan.label("vlan"),
+            CIRCUIT.c.operator_id,
+        ).where(_in_service()),
+    ).subquery()
+    query = (
+        sa.select(ends.c.port)
+        .where(ends.c.port.in_(interface_ids))
+        .group_by(ends.c.port)
+        .having(
+            sa.func.min(ends.c.operator_id) == operator_id,
+            sa.func.max(ends.c.operator_id) == operator_id,
+            sa.func.count(ends.c.vlan) == sa.func.count(),  # no port-based end there
+        )
+    )
+    return set(execute_core(session, query).scalars()) if interface_ids else set()
 
 
 def _operator_codes(session: Session) -> frozenset[str]:

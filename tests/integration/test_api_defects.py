@@ -132,6 +132,10 @@ SHAPES = {
         "bandwidth_mbps",
     ),
     "e-line without a z end": ({"ref": "GIG-ETH-000030", "z_site_id": None}, "z_site_id"),
+    "wavelength without bandwidth": (
+        {"ref": "GIG-WAV-000030", "service_type": "wavelength", "bandwidth_mbps": None},
+        "bandwidth_mbps",
+    ),
     "reference of another service": ({"ref": "GIG-DF-000030"}, "ref"),
 }
 

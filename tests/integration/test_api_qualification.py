@@ -15,6 +15,7 @@ from tests.integration.conftest import Api
 pytestmark = pytest.mark.timeout(120)
 
 PATH = "/tmf-api/productOfferingQualificationManagement/v4/productOfferingQualification"
+QUOTES = "/tmf-api/quoteManagement/v4/quote"
 
 
 def qualification(offer: str = "eline-100m", z: str = "ANG1", **extra: Any) -> dict[str, Any]:
@@ -127,3 +128,16 @@ def test_a_hold_over_http_opens_a_circuit(api: Api, engine: Engine) -> None:
 def test_unknown_list_parameters_are_refused(api: Api) -> None:
     assert api.get("operator_a", PATH, params={"colour": "red"}).status_code == 400
     assert api.get("operator_a", PATH, params={"fields": "id"}).status_code == 200
+
+
+def test_a_viewer_reads_but_neither_qualifies_nor_quotes(api: Api, engine: Engine) -> None:
+    """Holding capacity, or pricing for an operator, is a write: viewers read only."""
+    before = rows(engine)
+    for_a = {"relatedParty": [{"role": "customer", "name": "Opérateur A"}]}
+    held = api.post("viewer", PATH, json=qualification(holdCapacity=True, **for_a))
+    assert held.status_code == 403, held.text
+    item = {"action": "add", **qualification()["productOfferingQualificationItem"][0]}
+    quoted = api.post("viewer", QUOTES, json={"quoteItem": [item], **for_a})
+    assert quoted.status_code == 403, quoted.text
+    assert rows(engine) == before
+    assert api.get("viewer", PATH).status_code == 200
