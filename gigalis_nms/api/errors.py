@@ -11,14 +11,18 @@ validation, or from routing (unknown path, method not allowed), is answered as::
 How a problem names its field, one rule: a field of the JSON body is named by its dotted path
 inside the body, as the client wrote it (``latitude``, ``contacts.0.email``); a value sent
 anywhere else is prefixed with where it was sent (``query.limit``, ``path.id``,
-``header.authorization``); a body that is missing or is not JSON is ``body``. Errors about no
-field in particular (an unknown route, a missing token) have an empty ``problems`` list.
+``header.authorization``); a body that is missing or is not JSON is ``body``. Under
+``/tmf-api/`` list positions are written in brackets, as TM Forum clients and the ordering
+services write them (``productOrderItem[0].product.place[1].id``), whoever raised the error;
+the inventory API keeps the dotted form its clients already read. Errors about no field in
+particular (an unknown route, a missing token) have an empty ``problems`` list.
 ``message`` is the problems joined by ``; ``, or a sentence when there is none.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,6 +49,8 @@ HTTP_CODES = {
     422: "invalid",
 }
 VALUE_ERROR_PREFIXES = ("Value error, ", "Assertion failed, ")
+TMF_PATHS = "/tmf-api/"
+LIST_POSITION = re.compile(r"\.(\d+)(?=[.\[]|$)")
 
 
 class Problem(BaseModel):
@@ -102,6 +108,24 @@ def field_of(location: Sequence[str | int], error_type: str = "") -> str:
     return ".".join(map(str, [where, *path]))
 
 
+def bracketed(field: str) -> str:
+    """``field`` with its list positions in brackets, the TM Forum way.
+
+    >>> bracketed("productOrderItem.0.product.place.1.id")
+    'productOrderItem[0].product.place[1].id'
+    >>> bracketed("route.1.0"), bracketed("productOrderItem[2].id"), bracketed("query.limit")
+    ('route[1][0]', 'productOrderItem[2].id', 'query.limit')
+    """
+    return LIST_POSITION.sub(r"[\1]", field)
+
+
+def _fields_for(request: Request, problems: list[FieldProblem]) -> list[FieldProblem]:
+    """The problems with their fields written as the route's clients read them."""
+    if not request.url.path.startswith(TMF_PATHS):
+        return problems
+    return [FieldProblem(bracketed(p.field), p.reason, p.location) for p in problems]
+
+
 def reason_of(message: str) -> str:
     for prefix in VALUE_ERROR_PREFIXES:
         message = message.removeprefix(prefix)
@@ -112,9 +136,9 @@ def _message(problems: Sequence[FieldProblem], fallback: str) -> str:
     return "; ".join(f"{p.field}: {p.reason}" for p in problems) or fallback
 
 
-async def on_gigalis_error(_request: Request, error: Exception) -> JSONResponse:
+async def on_gigalis_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, GigalisError)
-    problems = [FieldProblem(p.field, p.reason) for p in error.problems]
+    problems = _fields_for(request, [FieldProblem(p.field, p.reason) for p in error.problems])
     # A 401 says how to authenticate (RFC 9110); clients retry with a token.
     headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
     return error_response(
@@ -141,9 +165,9 @@ def _problem(item: Mapping[str, Any], body: Any) -> FieldProblem:
     return FieldProblem(field_of(location, error_type), reason)
 
 
-async def on_validation_error(_request: Request, error: Exception) -> JSONResponse:
+async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    problems = [_problem(item, error.body) for item in error.errors()]
+    problems = _fields_for(request, [_problem(item, error.body) for item in error.errors()])
     return error_response(422, "invalid", _message(problems, "invalid request"), problems)
 
 

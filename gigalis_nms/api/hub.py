@@ -60,7 +60,7 @@ DeliveryId = Annotated[RowId, Path(description="the delivery's id")]
     status_code=status.HTTP_201_CREATED,
     response_model=hub.HubCreated,
     dependencies=[Depends(RoleRequirement(SUBSCRIBERS, "register notification callbacks"))],
-    responses=error_responses(415, 422),
+    responses=error_responses(409, 415, 422),
 )
 def create_hub(
     *,
@@ -73,7 +73,9 @@ def create_hub(
 ) -> hub.HubCreated:
     """Register a callback for order events, optionally only some types
     (``query: "eventType=productOrderStateChangeEvent"``). The answer's ``secret`` signs
-    every delivery (``X-Gigalis-Signature``) and is never shown again."""
+    every delivery (``X-Gigalis-Signature``) and is never shown again. The same callback
+    registered again for any of the same event types answers 409 naming ``callback`` and the
+    subscription there already."""
     created = hub.register_subscription(
         session,
         body,

@@ -41,7 +41,7 @@ from gigalis_nms.api.errors import error_responses
 from gigalis_nms.api.pagination import PageParameters, filters_from
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import Principal
-from gigalis_nms.errors import PermissionDenied, with_article
+from gigalis_nms.errors import InvalidInput, PermissionDenied, with_article
 from gigalis_nms.ordering import bodies, cancellation, fulfilment, orders, taking
 from gigalis_nms.ordering.models import ProductOrder
 from gigalis_nms.ordering.representation import (
@@ -76,9 +76,22 @@ IdempotencyKey = Annotated[
 ]
 
 
+REJECT_REASON_REQUIRED = "required: say why the order is rejected"
+
+
 class RejectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, description="told to the operator")
+    # ``reason`` is required, but checked in the route: missing, it is refused naming
+    # ``reason`` with a sentence for the NOC, not pydantic's "body: Field required".
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["reason"]})
+    reason: str | None = Field(None, max_length=500, description="told to the operator")
+
+
+def reject_reason(body: RejectRequest | None) -> str:
+    """The reason of a reject request; InvalidInput naming ``reason`` when there is none."""
+    reason = None if body is None else body.reason
+    if reason is None or not reason.strip():
+        raise InvalidInput.of("reason", REJECT_REASON_REQUIRED)
+    return reason
 
 
 def _wake_order_worker(request: Request, session: Session) -> None:
@@ -198,16 +211,17 @@ def accept_product_order(
 @router.post("/productOrder/{id}/reject", responses=error_responses(404, 422))
 def reject_product_order(
     order_id: OrderId,
-    body: RejectRequest,
     session: DbSession,
     principal: CurrentPrincipal,
     tenant: Tenant,
+    body: RejectRequest | None = None,
 ) -> JSONResponse:
-    """Gigalis extension, admin and noc: reject an acknowledged order; what it held is
-    freed."""
+    """Gigalis extension, admin and noc: reject an acknowledged order, saying why
+    (``reason``, told to the operator); what it held is freed."""
+    reason = reject_reason(body)
     order = _order(session, order_id, tenant)
     _noc_only(principal, "reject orders")
-    orders.reject_order(session, order, actor=principal.actor, reason=body.reason)
+    orders.reject_order(session, order, actor=principal.actor, reason=reason)
     return JSONResponse(order_resource(session, order))
 
 

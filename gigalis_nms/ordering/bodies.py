@@ -123,7 +123,8 @@ class OrderCreate(TmfModel):
 
 
 class OrderPatch(TmfModel):
-    """What a PATCH may change (every field optional; null clears what may be cleared)."""
+    """What a PATCH may change (every field optional; null clears what may be cleared, which
+    is not a start date: see :func:`gigalis_nms.ordering.orders.patch_order`)."""
 
     external_id: str | None = Field(None, alias="externalId", min_length=1, max_length=100)
     description: str | None = Field(None, max_length=500)

@@ -22,7 +22,7 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import Conflict
 from gigalis_nms.inventory.cli import cli_actor
-from gigalis_nms.ordering.fulfilment import advance_orders
+from gigalis_nms.ordering.fulfilment import advance_orders, failed_job_errors
 from gigalis_nms.ordering.models import OrderState
 from gigalis_nms.ordering.orders import (
     accept_order,
@@ -81,7 +81,11 @@ def show(order_id: OrderArgument) -> None:
     with database() as engine, session_scope(engine, read_only=True) as session:
         order = get_order(session, order_id_of(order_id, "order"), tenant=None, field="order")
         document = order_resource(session, order)
+        failures = failed_job_errors(session, order)
     _print_order(document)
+    # The operator reads a summary of a failed job; the NOC needs what the routers said.
+    for item_id, job_id, error in failures:
+        console.print(f"item {escape(item_id)}: job {job_id} failed: {escape(error)}")
 
 
 def _print_order(document: dict[str, Any]) -> None:

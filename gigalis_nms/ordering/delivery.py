@@ -44,6 +44,7 @@ from gigalis_nms.errors import InvalidInput
 from gigalis_nms.ordering.hub import (
     Resolver,
     callback_addresses,
+    held_back_by,
     resolve_host,
     signature,
     subscription_secret,
@@ -120,13 +121,7 @@ def due_deliveries(now: datetime, limit: int) -> sa.Select[tuple[int]]:
     """Ids of pending deliveries due at ``now`` whose subscription and order have no earlier
     delivery still pending, oldest event first, locked for this dispatcher."""
     deliveries = table_of(EventDelivery)
-    earlier = deliveries.alias("earlier")
-    held_back = sa.exists().where(
-        earlier.c.subscription_id == deliveries.c.subscription_id,
-        earlier.c.order_id == deliveries.c.order_id,
-        earlier.c.event_id < deliveries.c.event_id,
-        earlier.c.state == DeliveryState.PENDING.value,
-    )
+    held_back = sa.exists().where(*held_back_by(deliveries, deliveries.alias("earlier")))
     return (
         sa.select(deliveries.c.id)
         .where(

@@ -8,16 +8,21 @@ cable-disjoint paths when protected). When it cannot be, the answer says why
 short of room) and, when ``provideAlternative`` is true, proposes what could be instead:
 
 1. the largest lower-bandwidth E-Line offer that fits the path with the most room;
-2. the nearest other PoP, within 30 km of the asked site, from which the offer is feasible;
+2. the nearest other PoP, within 30 km of the asked site (20 km of the point asked), from
+   which the offer is feasible, never the site of the other end;
 3. the earliest time the capacity held on the short links is due back (holds expiring,
    temporary capacity ending).
+
+Each alternative's description starts with what is short (no port of that speed at a site,
+a link without the room) and says what fits instead.
 
 The result is qualified, else alternate when anything is proposed, else unqualified. Dark
 fibre, wavelengths and hosting need field work that the NOC checks when the order comes
 (``notAutomated``): they are qualified when their sites exist and, for dark fibre, a fibre
 route with a free strand pair joins them.
 
-A point end (WGS84) is answered with its nearest PoP and the distance to it. With
+A point end (WGS84) is answered with its nearest PoP and the distance to it; a point farther
+than :data:`MAX_POINT_DISTANCE_M` from every PoP is unqualified (``noPop``). With
 ``holdCapacity`` a qualified item opens a circuit as an order would (an E-Line designed at
 once, its bandwidth held on every link) until the expiry; see :mod:`gigalis_nms.ordering.holds`.
 
@@ -27,6 +32,7 @@ One qualification checks one item: a Qualification row holds one offer and one p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -52,7 +58,13 @@ from gigalis_nms.ordering.holds import (
 )
 from gigalis_nms.ordering.models import HoldState, Qualification, QualificationResult
 from gigalis_nms.ordering.parties import RelatedParty
-from gigalis_nms.ordering.places import SitePoint, nearest_pop, pops_near_site, serving_pops
+from gigalis_nms.ordering.places import (
+    SitePoint,
+    nearest_pop,
+    pops_near_point,
+    pops_near_site,
+    serving_pops,
+)
 from gigalis_nms.ordering.pricing import offer_price, price_item, tmf_prices
 from gigalis_nms.ordering.reach import (
     EndRouter,
@@ -69,6 +81,7 @@ from gigalis_nms.ordering.reach import (
 )
 from gigalis_nms.ordering.requests import (
     End,
+    GeoPoint,
     ItemAsk,
     ProductOfferingRef,
     ProductValue,
@@ -100,6 +113,9 @@ OTHER_POP_RADIUS_M = 30_000
 # How many PoPs near the site are tried for the other-PoP alternative, nearest first: each
 # costs a few queries, and the nearest feasible one is what is proposed.
 OTHER_POP_TRIES = 8
+# A point farther than this from its nearest PoP is not qualified: beyond it the last mile
+# is a civil-works project (route survey, permits, trenching) quoted by hand, not an order.
+MAX_POINT_DISTANCE_M = 20_000
 
 
 class QualificationItemBody(TmfModel):
@@ -134,6 +150,7 @@ class Endpoint:
     site_id: int
     code: str
     distance_m: int | None = None  # from the point asked, when one was
+    point: GeoPoint | None = None  # the point asked, when one was
 
 
 @dataclass(frozen=True)
@@ -262,7 +279,7 @@ def _endpoint(session: Session, end: End, field: str) -> Endpoint:
         pop = nearest_pop(session, end.point.latitude, end.point.longitude)
     except NotFound:
         raise InvalidInput.of(field, "no PoP serves any point yet") from None
-    return Endpoint(pop.site_id, pop.code, pop.distance_m)
+    return Endpoint(pop.site_id, pop.code, pop.distance_m, end.point)
 
 
 def _ends_text(check: Check) -> str:
@@ -276,9 +293,25 @@ def _reason_text(verdict: Verdict) -> str | None:
 
 def evaluate(session: Session, catalogue: Catalogue, check: Check) -> Verdict:
     """Whether the item can be delivered as asked, why not, and what could be instead."""
+    too_far = [_no_pop(end) for end in (check.a, check.z) if end is not None and _beyond_reach(end)]
+    if too_far:
+        return Verdict(too_far)
     if check.ask.service_type is ServiceType.ETHERNET_ELINE:
         return _evaluate_eline(session, catalogue, check)
     return _evaluate_by_hand(session, check)
+
+
+def _beyond_reach(end: Endpoint) -> bool:
+    return end.distance_m is not None and end.distance_m > MAX_POINT_DISTANCE_M
+
+
+def _no_pop(end: Endpoint) -> Shortfall:
+    km = (end.distance_m or 0) / 1000
+    label = (
+        f"no PoP within {MAX_POINT_DISTANCE_M // 1000} km of the point; the nearest is "
+        f"{end.code} at {km:.1f} km: a last mile that long is a project, not an order"
+    )
+    return Shortfall("noPop", label, end.code)
 
 
 def _evaluate_by_hand(session: Session, check: Check) -> Verdict:
@@ -310,9 +343,10 @@ def _evaluate_eline(session: Session, catalogue: Catalogue, check: Check) -> Ver
     if not isinstance(a_end, EndRouter) or not isinstance(z_end, EndRouter):
         verdict = Verdict([end for end in (a_end, z_end) if isinstance(end, Shortfall)])
         if check.alternatives:
+            why = shortfall_text(verdict.shortfalls, mbps)
             verdict.alternatives = [
-                *_lower_bandwidth(session, catalogue, edges, check),
-                *_other_pops(session, edges, check, a_end, z_end),
+                *_lower_bandwidth(session, catalogue, edges, check, why),
+                *_other_pops(session, edges, check, (a_end, z_end), why),
             ]
         return verdict
 
@@ -322,10 +356,11 @@ def _evaluate_eline(session: Session, catalogue: Catalogue, check: Check) -> Ver
     shortfall, short_links = path_shortfall(edges, a, z, mbps, protected=check.ask.protected)
     verdict = Verdict([shortfall])
     if check.alternatives and shortfall.code == "noCapacity":
+        why = shortfall_text(verdict.shortfalls, mbps)
         verdict.alternatives = [
-            *_lower_bandwidth(session, catalogue, edges, check),
-            *_other_pops(session, edges, check, a_end, z_end),
-            *_later(session, check, short_links, mbps),
+            *_lower_bandwidth(session, catalogue, edges, check, why),
+            *_other_pops(session, edges, check, (a_end, z_end), why),
+            *_later(session, check, short_links, why),
         ]
     return verdict
 
@@ -350,8 +385,30 @@ def _router(
 # --- Alternatives -------------------------------------------------------------------------
 
 
+def shortfall_text(shortfalls: Sequence[Shortfall], mbps: int) -> str:
+    """What is short, in a few words: the start of each alternative's description, so that
+    the operator reads why it is proposed.
+
+    >>> ports = [Shortfall("noPort", "…", "NTE1"), Shortfall("noPort", "…", "ANG1")]
+    >>> shortfall_text(ports, 100_000)
+    'no free 100 Gb/s port at NTE1 or at ANG1'
+    >>> shortfall_text([Shortfall("noCapacity", "link L1 has only 400 Mb/s free")], 1000)
+    'link L1 has only 400 Mb/s free'
+    """
+    parts = []
+    no_port = [item.site for item in shortfalls if item.code == "noPort" and item.site]
+    if no_port:
+        parts.append(f"no free {mbps_text(mbps)} port at {' or at '.join(no_port)}")
+    parts += [item.label for item in shortfalls if item.code != "noPort"]
+    return "; ".join(parts)
+
+
 def _lower_bandwidth(
-    session: Session, catalogue: Catalogue, edges: list[BackboneEdge], check: Check
+    session: Session,
+    catalogue: Catalogue,
+    edges: list[BackboneEdge],
+    check: Check,
+    why: str,
 ) -> list[Alternative]:
     """The largest E-Line offer below the one asked with a port at both ends and a path with
     room: within the bottleneck of the widest path (for a protected circuit: with a
@@ -377,12 +434,12 @@ def _lower_bandwidth(
         if check.ask.protected:
             if routes_with_room(edges, a, z, mbps, protected=True) is None:
                 continue
-            text = f"{offer.name}: two cable-disjoint paths have room for it"
+            text = f"{why}; {mbps_text(mbps)} fits, on two cable-disjoint paths"
         else:
             room = widest_room(edges, a, z)
             if a != z and (room is None or mbps > room):
                 continue
-            text = f"{offer.name}: the path with the most room has {mbps_text(room or mbps)} free"
+            text = f"{why}; {mbps_text(mbps)} fits"
         return [Alternative("lowerBandwidth", offer, check.a, check.z, text)]
     return []
 
@@ -391,27 +448,50 @@ def _other_pops(
     session: Session,
     edges: list[BackboneEdge],
     check: Check,
-    a_end: EndRouter | Shortfall,
-    z_end: EndRouter | Shortfall,
+    routers: tuple[EndRouter | Shortfall, EndRouter | Shortfall],
+    why: str,
 ) -> list[Alternative]:
     """For each end whose other end works, the nearest other PoP within reach of the site
-    asked from which the offer is feasible."""
+    (or point) asked from which the offer is feasible; never the other end's site, which
+    would make a circuit from a PoP to itself."""
     proposals = []
     pops = serving_pops(session)
     assert check.z is not None
-    for moving, fixed, role in ((check.a, z_end, "A"), (check.z, a_end, "Z")):
+    a_end, z_end = routers
+    ends = ((check.a, check.z, z_end, "A"), (check.z, check.a, a_end, "Z"))
+    for moving, other, fixed, role in ends:
         if not isinstance(fixed, EndRouter):
             continue
-        found = _nearest_feasible_pop(session, edges, check, moving=moving, fixed=fixed, pops=pops)
+        nearby = _pops_near(session, moving, other, pops)
+        found = _nearest_feasible_pop(session, edges, check, fixed=fixed, nearby=nearby)
         if found is None:
             continue
         a, z = (found, check.z) if role == "A" else (check.a, found)
         km = (found.distance_m or 0) / 1000
+        away = "away" if moving.point is None else "from the point"
         text = (
-            f"{check.ask.offer.name} from {found.code} ({km:.1f} km away) instead of {moving.code}"
+            f"{why}; {mbps_text(check.ask.bandwidth_mbps or 0)} fits from {found.code} "
+            f"instead of {moving.code} ({km:.1f} km {away})"
         )
         proposals.append(Alternative("otherSite", check.ask.offer, a, z, text))
     return proposals
+
+
+def _pops_near(
+    session: Session, moving: Endpoint, other: Endpoint, pops: list[SitePoint]
+) -> list[Endpoint]:
+    """The PoPs an end could move to, nearest first: near the site asked, or near the point
+    asked (as near as a point's own PoP must be), without the site of either end."""
+    exclude = {moving.site_id, other.site_id}
+    if moving.point is None:
+        nearby = pops_near_site(
+            session, moving.site_id, OTHER_POP_RADIUS_M, pops=pops, exclude=exclude
+        )
+    else:
+        latitude, longitude = moving.point.latitude, moving.point.longitude
+        radius = min(OTHER_POP_RADIUS_M, MAX_POINT_DISTANCE_M)
+        nearby = pops_near_point(pops, latitude, longitude, radius, exclude=exclude)
+    return [Endpoint(pop.site_id, pop.code, pop.distance_m, moving.point) for pop in nearby]
 
 
 def _nearest_feasible_pop(
@@ -419,14 +499,12 @@ def _nearest_feasible_pop(
     edges: list[BackboneEdge],
     check: Check,
     *,
-    moving: Endpoint,
     fixed: EndRouter,
-    pops: list[SitePoint],
+    nearby: list[Endpoint],
 ) -> Endpoint | None:
     mbps = check.ask.bandwidth_mbps or 0
     protected = check.ask.protected
     reachable = None if protected else reachable_routers(edges, fixed.hostname, mbps)
-    nearby = pops_near_site(session, moving.site_id, OTHER_POP_RADIUS_M, pops=pops)
     for pop in nearby[:OTHER_POP_TRIES]:
         end = end_router(
             session,
@@ -446,19 +524,23 @@ def _nearest_feasible_pop(
                 is not None
             )
         if feasible:
-            return Endpoint(pop.site_id, pop.code, pop.distance_m)
+            return pop
     return None
 
 
 def _later(
-    session: Session, check: Check, short_links: list[BackboneEdge], mbps: int
+    session: Session, check: Check, short_links: list[BackboneEdge], why: str
 ) -> list[Alternative]:
     """The same offer when the capacity held on the short links is due back."""
+    mbps = check.ask.bandwidth_mbps or 0
     releases = release_times(session, [link.link_id for link in short_links], check.now)
     when = room_from(short_links, mbps, releases)
     if when is None:
         return []
-    text = f"{check.ask.offer.name} from {when:%Y-%m-%d %H:%M} UTC, when held capacity is released"
+    text = (
+        f"{why}; {mbps_text(mbps)} fits from {when:%Y-%m-%d %H:%M} UTC, when held capacity "
+        "is released"
+    )
     return [Alternative("laterDate", check.ask.offer, check.a, check.z, text, when)]
 
 
@@ -543,6 +625,7 @@ def qualification_document(
     if held is not None and qualification.hold_expires_at is not None:
         item_document["expirationDate"] = qualification.hold_expires_at.isoformat()
         item_document["heldCircuit"] = {"id": held.ref, "href": f"/api/v1/circuits/{held.id}"}
+        item_document["holdState"] = HoldState.HELD.value  # Gigalis: kept up by holds.py
 
     document: dict[str, Any] = {
         "id": str(qualification.id),

@@ -7,8 +7,9 @@ so that a cancellation or the NOC never acts on it at the same moment):
   in Europe/Paris) gets its provisioning job; when the job succeeded the circuit is active
   and the item completed, when it failed the item failed with the job's reason and the
   circuit is given back;
-- a ``modify`` item whose day has come is completed: its bandwidth was held when the order
-  was taken;
+- a ``modify`` item whose day has come is completed: an increase was held when the order
+  was taken; a decrease frees the difference now, not before, since the routers carry the
+  old bandwidth until this day;
 - a ``delete`` item whose day has come gets a deprovisioning job (or, for a circuit never
   configured, is given back at once) and is completed when the circuit is terminated;
 - an order with no item open any more is completed, failed, or partial.
@@ -16,6 +17,11 @@ so that a cancellation or the NOC never acts on it at the same moment):
 Then temporary capacity whose end date has passed is released: each E-Line its order added
 gets one deprovisioning job, recorded on the item (``released_at``) so that it is never
 queued twice.
+
+A failed job's own error names routers, settings and sometimes other operators' circuits: it
+is for the NOC (the job, and `gigalis order show`). The item and the order, which the
+operator reads and its callback receives, say instead what happened in the operator's terms
+(:func:`job_failure_reason`).
 
 Services the routers do not carry (dark fibre, wavelengths, hosting) are built by a NOC
 engineer on site: their items stay in progress until the NOC completes them
@@ -48,8 +54,14 @@ from gigalis_nms.ordering.models import (
 )
 from gigalis_nms.ordering.orders import lock_order, order_items
 from gigalis_nms.ordering.transitions import move_item, move_order
-from gigalis_nms.provisioning.jobs import create_job
-from gigalis_nms.provisioning.models import JobKind, JobState, ProvisioningJob
+from gigalis_nms.provisioning.jobs import COMMITTING, create_job
+from gigalis_nms.provisioning.models import (
+    DeviceOutcome,
+    JobDevice,
+    JobKind,
+    JobState,
+    ProvisioningJob,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +72,10 @@ BANDWIDTH_NOTE = (
     "bandwidth changed on every link of the path; the routers are not changed, since "
     "bandwidth is not policed at the hand-off yet"
 )
+NOC_HAS_DETAILS = "the NOC has the details"
+# How a router's failure note begins when a commit may still be on it, undone by its revert
+# timer: a rollback that failed, or a commit cut off (provisioning.jobs.mark_unreached).
+LEFT_REVERTING = ("rollback failed", f"cut off while {COMMITTING}")
 
 
 def advance_orders(engine: Engine, *, now: datetime, target: str | None, actor: str) -> int:
@@ -163,8 +179,7 @@ def _start_item(
         move_item(session, order, item, ItemState.FAILED, reason=reason, actor=actor)
         return 1
     if item.action is ItemAction.MODIFY:
-        move_item(session, order, item, ItemState.COMPLETED, reason=BANDWIDTH_NOTE, actor=actor)
-        return 1
+        return _complete_modify(session, order, item, circuit, actor)
     if circuit.service_type is not ServiceType.ETHERNET_ELINE:
         return 0  # field work: the NOC completes the item
     if item.action is ItemAction.DELETE and circuit.status in NEVER_CONFIGURED:
@@ -176,7 +191,9 @@ def _start_item(
         with session.begin_nested():
             job = create_job(session, kind, [circuit.ref], actor=actor, target=target)
     except GigalisError as refused:
-        move_item(session, order, item, ItemState.FAILED, reason=refused.message, actor=actor)
+        # create_job's refusals name the item's own circuit only.
+        reason = f"{_doing(kind)} could not start: {refused.message}"
+        move_item(session, order, item, ItemState.FAILED, reason=reason, actor=actor)
         _give_back_failed(session, item)
         return 1
     item.job_id = job.id
@@ -196,12 +213,89 @@ def _follow_job(session: Session, order: ProductOrder, item: ProductOrderItem, a
         reason = f"job {job.id} succeeded: circuit {item.circuit_ref} {wanted}"
         move_item(session, order, item, ItemState.COMPLETED, reason=reason, actor=actor)
         return 1
-    reason = f"job {job.id} failed: {job.error or 'no reason recorded'}"
     if job.state is JobState.SUCCEEDED:
         reason = f"job {job.id} succeeded but circuit {item.circuit_ref} is {status}"
+    else:
+        reason = job_failure_reason(session, job)
+        logger.info(
+            "order %s: item %s: job %s failed: %s", order.id, item.item_id, job.id, job.error
+        )
     move_item(session, order, item, ItemState.FAILED, reason=reason, actor=actor)
     _give_back_failed(session, item)
     return 1
+
+
+def job_failure_reason(session: Session, job: ProvisioningJob) -> str:
+    """What a failed job did to the network, for the operator: read from the outcome on each
+    router, never from the job's error (which is the NOC's).
+
+    e.g. "provisioning failed (job 12): the change was refused on the network and nothing
+    was changed; the NOC has the details"."""
+    outcomes = session.exec(
+        select(JobDevice.outcome, JobDevice.error).where(col(JobDevice.job_id) == job.id)
+    ).all()
+    failed_notes = [error or "" for outcome, error in outcomes if outcome is DeviceOutcome.FAILED]
+    if any(note.startswith(LEFT_REVERTING) for note in failed_notes):
+        what = "the change was cut off on the network and the routers are undoing it"
+    elif any(outcome is DeviceOutcome.ROLLED_BACK for outcome, _ in outcomes):
+        what = "the change was refused on the network and undone, so nothing was changed"
+    elif failed_notes and not all(map(_unreached, failed_notes)):
+        what = "the change was refused on the network and nothing was changed"
+    else:
+        what = "the network was not reached and nothing was changed"
+    return f"{_doing(job.kind)} failed (job {job.id}): {what}; {NOC_HAS_DETAILS}"
+
+
+def _unreached(note: str) -> bool:
+    """Whether a router's failure note says it was not reached: the note starts with the
+    exception's name (provisioning.devices), a connection or a timeout one then.
+
+    >>> _unreached("ConnectionException: no answer"), _unreached("CommitError: refused")
+    (True, False)
+    """
+    kind = note.partition(":")[0]
+    return "Connection" in kind or "Timeout" in kind
+
+
+def _doing(kind: JobKind) -> str:
+    return "provisioning" if kind is JobKind.PROVISION else "deprovisioning"
+
+
+def _complete_modify(
+    session: Session, order: ProductOrder, item: ProductOrderItem, circuit: Circuit, actor: str
+) -> int:
+    """The item's day has come: a decrease frees the difference now (an increase was held
+    when the order was taken)."""
+    if item.bandwidth_mbps is None or circuit.bandwidth_mbps == item.bandwidth_mbps:
+        move_item(session, order, item, ItemState.COMPLETED, reason=BANDWIDTH_NOTE, actor=actor)
+        return 1
+    assert circuit.id is not None
+    try:
+        with session.begin_nested():
+            update = CircuitUpdate(bandwidth_mbps=item.bandwidth_mbps)
+            service.update_object(session, service.CIRCUITS, circuit.id, update)
+    except GigalisError as refused:
+        reason = f"bandwidth not changed: {refused.message}"
+        move_item(session, order, item, ItemState.FAILED, reason=reason, actor=actor)
+        return 1
+    logger.info(
+        "order %s: circuit %s lowered to %s Mb/s on its day",
+        order.id,
+        circuit.ref,
+        item.bandwidth_mbps,
+    )
+    move_item(session, order, item, ItemState.COMPLETED, reason=BANDWIDTH_NOTE, actor=actor)
+    return 1
+
+
+def failed_job_errors(session: Session, order: ProductOrder) -> list[tuple[str, int, str]]:
+    """For the NOC: each item whose job failed, the job and its full error."""
+    found = []
+    for item in order_items(session, order):
+        job = session.get(ProvisioningJob, item.job_id) if item.job_id is not None else None
+        if job is not None and job.id is not None and job.state is JobState.FAILED:
+            found.append((item.item_id, job.id, job.error or "no reason recorded"))
+    return found
 
 
 def _give_back_failed(session: Session, item: ProductOrderItem) -> None:

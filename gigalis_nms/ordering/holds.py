@@ -6,10 +6,16 @@ every link of its path) recorded on the qualification as ``held_circuit_id`` wit
 conditional UPDATE (``… WHERE hold_state = 'held'``), and only the transaction whose UPDATE
 changed the row goes on: an order taking the hold and the expiry job, or two expiry jobs in
 two processes, can never both act on one hold.
+
+The answer stored with the qualification (what GET serves) follows the hold: its item's
+``holdState`` (Gigalis extension) says held, ordered, expired or released, and once the
+circuit is deleted the answer no longer links to it but says when and why it went
+(``holdNote``).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import datetime
 from typing import Any, cast
@@ -83,6 +89,7 @@ def take_held_circuit(
         _id(circuit),
         CircuitUpdate(description=f"ordered from qualification {qualification_id}"),
     )
+    _tell_answer(qualification, HoldState.ORDERED, f"taken over by an order at {_iso(now)}")
     logger.info(
         "qualification %s: held circuit %s taken over by %s", qualification_id, circuit.ref, actor
     )
@@ -109,7 +116,8 @@ def release_hold(session: Session, qualification: Qualification, *, actor: str) 
     assert qualification.id is not None
     if not _claim(session, qualification.id, HoldState.RELEASED, unexpired_at=None):
         return False
-    _delete_held_circuit(session, qualification)
+    ref = _delete_held_circuit(session, qualification)
+    _tell_answer(qualification, HoldState.RELEASED, f"released at {_iso(utcnow())}", gone=ref)
     logger.info("qualification %s: hold released by %s", qualification.id, actor)
     return True
 
@@ -153,6 +161,8 @@ def _expire_one(session: Session, qualification_id: int) -> bool:
     qualification = session.get(Qualification, qualification_id)
     assert qualification is not None
     ref = _delete_held_circuit(session, qualification)
+    expired_at = qualification.hold_expires_at or utcnow()
+    _tell_answer(qualification, HoldState.EXPIRED, f"expired at {_iso(expired_at)}", gone=ref)
     logger.info("qualification %s: hold expired, circuit %s deleted", qualification_id, ref)
     return True
 
@@ -174,6 +184,36 @@ def _delete_held_circuit(session: Session, qualification: Qualification) -> str 
             undesign_circuit(session, circuit)
         service.delete_object(session, service.CIRCUITS, _id(circuit))
     return ref
+
+
+def _tell_answer(
+    qualification: Qualification, state: HoldState, note: str, *, gone: str | None = None
+) -> None:
+    """Write what became of the hold into the stored answer; ``gone``: the reference of the
+    circuit just deleted, which the answer must no longer link to."""
+    answer = copy.deepcopy(qualification.answer)  # a new value, so the JSON column is written
+    if gone is not None:
+        note = f"{note}; circuit {gone} was deleted and its capacity given back"
+    for item in answer.get("productOfferingQualificationItem", []):
+        if gone is not None:
+            item.pop("heldCircuit", None)
+        item["holdState"] = state.value
+        item["holdNote"] = note
+    qualification.answer = answer
+    qualification.hold_state = state
+    # SET NULL on the deleted circuit happened in the database, not in this object.
+    if gone is not None:
+        qualification.held_circuit_id = None
+
+
+def _iso(moment: datetime) -> str:
+    """A UTC time as the answer writes it.
+
+    >>> from datetime import UTC
+    >>> _iso(datetime(2025, 3, 1, 9, 30, 5, 123, tzinfo=UTC))
+    '2025-03-01T09:30:05Z'
+    """
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _id(obj: object) -> int:

@@ -76,6 +76,9 @@ def delivery_table(rows: list[hub.DeliveryView]) -> Table:
         style = STATE_STYLE[row.state]
         last = " ".join(part for part in (str(row.last_status or ""), row.last_error or "") if part)
         when = row.delivered_at if row.state is DeliveryState.DELIVERED else row.next_attempt_at
+        shown = "" if when is None or row.state is DeliveryState.ABANDONED else f"{when:%H:%M:%S}"
+        if row.waiting_for is not None:
+            shown = f"after {row.waiting_for}"
         table.add_row(
             str(row.id),
             str(row.event_id),
@@ -86,7 +89,7 @@ def delivery_table(rows: list[hub.DeliveryView]) -> Table:
             f"[{style}]{row.state.value}[/]",
             str(row.attempts),
             escape(last),
-            "" if when is None or row.state is DeliveryState.ABANDONED else f"{when:%H:%M:%S}",
+            shown,
         )
     return table
 

@@ -11,7 +11,7 @@ the NOC. Times are UTC; requested dates are calendar days in Europe/Paris.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -134,7 +134,8 @@ def patch_order(
     today: date | None = None,
 ) -> ProductOrder:
     """Apply a merge-patch: description, externalId, note (appended), requestedStartDate
-    (before provisioning started), requestedEndDate. Any other field is refused by name."""
+    (before provisioning started; a date, never null once the order has one), requestedEndDate.
+    Any other field is refused by name."""
     if not isinstance(document, dict):
         raise InvalidInput.of("body", "a PATCH body is a JSON object")
     fixed = sorted(set(document) - PATCHABLE - TMF_META)
@@ -148,7 +149,8 @@ def patch_order(
         patch = OrderPatch.model_validate(document)
     except ValidationError as error:
         problems = [
-            FieldProblem(".".join(map(str, item["loc"])), item["msg"]) for item in error.errors()
+            FieldProblem(tmf_field(item["loc"]), item["msg"].removeprefix("Value error, "))
+            for item in error.errors()
         ]
         raise InvalidInput("; ".join(map(str, problems)), problems) from None
 
@@ -207,11 +209,17 @@ def _apply_patch(
 def _check_start_changeable(
     session: Session, order: ProductOrder, start: date | None, today: date
 ) -> None:
+    if start is None:
+        # Null reads as "no date", which the worker takes as "start now": an order that had a
+        # date must say today's date to mean that, not clear the date by mistake.
+        raise InvalidInput.of(
+            "requestedStartDate", "give a date; today's date to start as soon as possible"
+        )
     if any(item.job_id is not None for item in order_items(session, order)):
         raise InvalidInput.of(
             "requestedStartDate", f"order {order.id}: provisioning has started already"
         )
-    if start is not None and start < today:
+    if start < today:
         raise InvalidInput.of("requestedStartDate", f"{start} is past (today is {today}, Paris)")
 
 
@@ -284,6 +292,18 @@ def give_back_item(session: Session, item: ProductOrderItem) -> str | None:
     return None
 
 
+def is_decrease(item: ProductOrderItem) -> bool:
+    """A modify item that lowers its circuit's bandwidth: the old bandwidth stays held until
+    the item's day, when the worker frees the difference; until then there is nothing to
+    give back."""
+    return (
+        item.action is ItemAction.MODIFY
+        and item.bandwidth_mbps is not None
+        and item.previous_bandwidth_mbps is not None
+        and item.bandwidth_mbps < item.previous_bandwidth_mbps
+    )
+
+
 def _joined(reason: str, done: str | None) -> str:
     return f"{reason}; {done}" if done else reason
 
@@ -291,6 +311,16 @@ def _joined(reason: str, done: str | None) -> str:
 def is_field_work(service_type: ServiceType) -> bool:
     """Services the routers do not carry: a NOC engineer builds them on site."""
     return service_type is not ServiceType.ETHERNET_ELINE
+
+
+def tmf_field(location: Sequence[str | int]) -> str:
+    """A pydantic error's location as a TMF field, list positions in brackets.
+
+    >>> tmf_field(("note", 0, "text")), tmf_field(("requestedStartDate",))
+    ('note[0].text', 'requestedStartDate')
+    """
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+    return text.removeprefix(".")
 
 
 def refuse_taken_external_id(session: Session, operator_id: int, external_id: str) -> None:

@@ -9,6 +9,7 @@ those).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -99,10 +100,37 @@ def site_distance_m(session: Session, a_site_id: int, z_site_id: int) -> int:
 
 
 def pops_near_site(
-    session: Session, site_id: int, within_m: int, *, pops: list[SitePoint] | None = None
+    session: Session,
+    site_id: int,
+    within_m: int,
+    *,
+    pops: list[SitePoint] | None = None,
+    exclude: Collection[int] = (),
 ) -> list[NearbyPop]:
-    """The serving PoPs other than ``site_id`` within ``within_m`` of it, nearest first."""
+    """The serving PoPs other than ``site_id`` and those of ``exclude`` within ``within_m`` of
+    it, nearest first."""
     here = site_point(session, site_id)
     candidates = serving_pops(session) if pops is None else pops
-    nearby = pops_by_distance(candidates, here.latitude, here.longitude)
-    return [pop for pop in nearby if pop.site_id != site_id and pop.distance_m <= within_m]
+    return pops_near_point(
+        candidates, here.latitude, here.longitude, within_m, exclude={site_id, *exclude}
+    )
+
+
+def pops_near_point(
+    pops: list[SitePoint],
+    latitude: float,
+    longitude: float,
+    within_m: int,
+    *,
+    exclude: Collection[int] = (),
+) -> list[NearbyPop]:
+    """``pops`` within ``within_m`` of a point, nearest first, without those of ``exclude``.
+
+    >>> pops = [SitePoint(1, "NTE1", 47.2181, -1.5528), SitePoint(2, "ANG1", 47.4784, -0.5632)]
+    >>> [pop.code for pop in pops_near_point(pops, 47.47, -0.55, 100_000, exclude={2})]
+    ['NTE1']
+    >>> pops_near_point(pops, 47.47, -0.55, 1000)
+    []
+    """
+    nearby = pops_by_distance(pops, latitude, longitude)
+    return [pop for pop in nearby if pop.site_id not in exclude and pop.distance_m <= within_m]

@@ -68,8 +68,9 @@ ENDED_WITHOUT_CAPACITY = [OrderState.REJECTED, OrderState.CANCELLED, OrderState.
 class Shortfall:
     """Why something cannot be delivered: a TMF679 eligibility unavailability reason."""
 
-    code: str  # noPath, noCapacity, noPort, noRouter, notAutomated
+    code: str  # noPath, noCapacity, noPort, noRouter, noPop, notAutomated
     label: str
+    site: str | None = None  # the site's code, for noPort and noRouter
 
 
 # --- Ports ----------------------------------------------------------------------------------
@@ -114,9 +115,10 @@ def end_router(
             return EndRouter(port.hostname, port.interface_id)
     code = site_code(session, site_id)
     if not has_active_router(session, site_id):
-        return Shortfall("noRouter", f"site {code} has no active router")
+        return Shortfall("noRouter", f"site {code} has no active router", code)
     kind = "VLAN-based" if vlan is not None else "port-based"
-    return Shortfall("noPort", f"no free port at site {code} for a {kind} end of {mbps} Mb/s")
+    label = f"no free port at site {code} for a {kind} end of {mbps_text(mbps)}"
+    return Shortfall("noPort", label, code)
 
 
 def _port_is_free(session: Session, port: ports.CandidatePort, vlan: int | None) -> bool:

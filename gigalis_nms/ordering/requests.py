@@ -20,10 +20,10 @@ must agree with it. Every error names the field as the client wrote it, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Session
 
 from gigalis_nms.catalogue.models import (
@@ -66,10 +66,42 @@ class PlaceRef(TmfModel):
     longitude: float | None = Field(None, ge=-180, le=180, description="WGS84")
 
 
+CharacteristicName = Literal["bandwidthMbps", "protected", "aVlan", "zVlan"]
+BOOLEAN_CHARACTERISTICS = frozenset({"protected"})
+
+
+def expected_kind(name: str) -> str:
+    """What a characteristic's value must be, as its refusal says it.
+
+    >>> expected_kind("protected"), expected_kind("aVlan")
+    ('true or false', 'a whole number')
+    """
+    return "true or false" if name in BOOLEAN_CHARACTERISTICS else "a whole number"
+
+
 class Characteristic(TmfModel):
-    name: Literal["bandwidthMbps", "protected", "aVlan", "zVlan"]
+    """One ``{"name", "value"}`` pair. Values are strict JSON types: ``"yes"`` or ``"101"``
+    would otherwise be read as true or 101, and a client's typo must not order a protected
+    circuit it did not mean to."""
+
+    name: CharacteristicName
     value: int | bool
     value_type: str | None = Field(None, alias="valueType", max_length=32)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _strict_value(cls, value: Any, info: ValidationInfo) -> Any:
+        # Before the int | bool union, so that a wrong type gets one reason naming what the
+        # characteristic takes instead of one per member of the union.
+        name = info.data.get("name")
+        wants_bool = name in BOOLEAN_CHARACTERISTICS
+        is_bool = isinstance(value, bool)
+        is_whole = isinstance(value, int) and not is_bool
+        if (wants_bool and is_bool) or (not wants_bool and is_whole):
+            return value
+        if name is None:  # the name was refused already: that one reason is enough
+            return value if is_bool or is_whole else 0
+        raise ValueError(f"{name} must be {expected_kind(name)}")
 
 
 class ProductOfferingRef(TmfModel):
@@ -157,11 +189,6 @@ def _characteristics(
         where = f"{field}.productCharacteristic[{number}]"
         if item.name in values:
             problems.append(FieldProblem(f"{where}.name", f"{item.name} is given twice"))
-        wants_bool = item.name == "protected"
-        if wants_bool != isinstance(item.value, bool):
-            kind = "true or false" if wants_bool else "a whole number"
-            problems.append(FieldProblem(f"{where}.value", f"{item.name} must be {kind}"))
-            continue
         values[item.name] = item.value
     return values
 

@@ -20,6 +20,7 @@ An order whose offers are all accepted automatically goes straight to inProgress
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,11 +57,17 @@ from gigalis_nms.ordering.models import (
     ProductOrder,
     ProductOrderItem,
 )
-from gigalis_nms.ordering.orders import accept_order, note_entry, refuse_taken_external_id
+from gigalis_nms.ordering.orders import (
+    accept_order,
+    is_decrease,
+    note_entry,
+    refuse_taken_external_id,
+)
 from gigalis_nms.ordering.parties import customer_of
 from gigalis_nms.ordering.requests import (
     End,
     ItemAsk,
+    Role,
     bandwidth_of,
     offer_named,
     read_item,
@@ -448,25 +455,84 @@ def _take_item(
             item.circuit_id, item.circuit_ref = plan.circuit.id, plan.circuit.ref
             item.bandwidth_mbps = plan.circuit.bandwidth_mbps
     except GigalisError as refused:
-        raise _about_item(refused, plan.field) from None
+        raise _about_item(refused, plan) from None
     session.add(item)
     session.flush()
     return item
 
 
-def _about_item(refused: GigalisError, field: str) -> GigalisError:
-    """The same refusal, its fields named inside the item (a circuit's ``bandwidth_mbps``
-    becomes ``productOrderItem[0].bandwidth_mbps``); NotFound of something the body names is
-    an invalid body."""
+# What the circuit layer calls the inventory's columns, as an item's TMF fields: a
+# characteristic is named in the reason, its field being the list of characteristics.
+CHARACTERISTIC_OF_COLUMN = {
+    "bandwidth_mbps": "bandwidthMbps",
+    "protected": "protected",
+    "a_vlan": "aVlan",
+    "z_vlan": "zVlan",
+}
+ROLE_OF_COLUMN: dict[str, Role] = {
+    "a_site_id": "A",
+    "a_interface_id": "A",
+    "z_site_id": "Z",
+    "z_interface_id": "Z",
+}
+TMF_ITEM_FIELDS = frozenset(
+    {"product", "productOffering", "productOfferingQualificationItem", "quoteItem"}
+)
+CIRCUIT_REF = re.compile(r"\bGIG-[A-Z]+-\d+\b")
+
+
+def _about_item(refused: GigalisError, plan: ItemPlan) -> GigalisError:
+    """The same refusal in the item's terms: each field named inside the item by its TMF
+    name (a circuit's ``bandwidth_mbps`` is ``productOrderItem[0].product.
+    productCharacteristic``, its ``a_site_id`` the A place), and no reference of a circuit
+    but the item's own (a port or VLAN may be held by another operator's circuit). NotFound
+    of something the body names is an invalid body."""
+    own = plan.circuit.ref if plan.circuit is not None else None
     problems = [
-        FieldProblem(
-            problem.field if problem.field.startswith(field) else f"{field}.{problem.field}",
-            problem.reason,
-        )
+        _item_problem(FieldProblem(problem.field, _own_refs_only(problem.reason, own)), plan)
         for problem in refused.problems
-    ] or [FieldProblem(field, refused.message)]
+    ] or [FieldProblem(plan.field, _own_refs_only(refused.message, own))]
     kind = InvalidInput if isinstance(refused, NotFound) else type(refused)
     return kind("; ".join(map(str, problems)), problems)
+
+
+def _own_refs_only(reason: str, own: str | None) -> str:
+    """``reason`` naming no circuit but ``own``.
+
+    >>> _own_refs_only("port carries circuit GIG-ETH-000007 (vlan 5)", "GIG-ETH-000001")
+    'port carries another circuit (vlan 5)'
+    """
+    hidden = CIRCUIT_REF.sub(lambda ref: ref[0] if ref[0] == own else "another circuit", reason)
+    return hidden.replace("circuit another circuit", "another circuit")
+
+
+def _item_problem(problem: FieldProblem, plan: ItemPlan) -> FieldProblem:
+    field, name = plan.field, problem.field
+    if name.startswith(field):
+        return problem
+    if name in CHARACTERISTIC_OF_COLUMN:
+        if plan.body.action is not ItemAction.ADD:  # the new bandwidth is the offer's
+            return FieldProblem(f"{field}.productOffering.id", problem.reason)
+        characteristic = CHARACTERISTIC_OF_COLUMN[name]
+        return FieldProblem(
+            f"{field}.product.productCharacteristic", f"{characteristic}: {problem.reason}"
+        )
+    if name in ROLE_OF_COLUMN:
+        return FieldProblem(_place_field(plan, ROLE_OF_COLUMN[name]), problem.reason)
+    if name == "path":
+        return FieldProblem(f"{field}.product.place", problem.reason)
+    if name.split(".")[0] in TMF_ITEM_FIELDS:
+        return FieldProblem(f"{field}.{name}", problem.reason)
+    # Anything else the circuit layer names (status, vni, ref…) is no field of the body.
+    return FieldProblem(field, problem.reason)
+
+
+def _place_field(plan: ItemPlan, role: Role) -> str:
+    """The item's place of ``role`` as the client wrote it; a modify has only its circuit."""
+    for number, place in enumerate(plan.body.product.place):
+        if place.role == role:
+            return f"{plan.field}.product.place[{number}]"
+    return f"{plan.field}.product.id" if plan.circuit is not None else f"{plan.field}.product"
 
 
 def _take_add(
@@ -539,26 +605,34 @@ def _price(
 def _take_modify(
     session: Session, catalogue: Catalogue, plan: ItemPlan, item: ProductOrderItem
 ) -> None:
-    """The circuit's new bandwidth is held at once on every link of its path, in a savepoint:
-    no room on one link, or a hand-off port too slow, and nothing changes."""
+    """An increase is held at once on every link of the circuit's path, in a savepoint: no
+    room on one link, or a hand-off port too slow, and nothing changes. A decrease keeps the
+    old bandwidth held until its day (:mod:`gigalis_nms.ordering.fulfilment` frees the
+    difference then): the routers carry the old bandwidth until that day, so the room it
+    frees must not be sold before."""
     assert plan.circuit is not None
     assert plan.offer is not None
     circuit = circuit_by_ref(session, plan.circuit.ref, lock=True)
     new = bandwidth_of(plan.offer)
     item.circuit_id, item.circuit_ref = circuit.id, circuit.ref
     item.previous_bandwidth_mbps, item.bandwidth_mbps = circuit.bandwidth_mbps, new
+    if not is_decrease(item):
+        _hold_bandwidth(session, circuit, new)
+    ask = _ask_of_circuit(session, circuit, plan.offer)
+    price = pricing.price_item(session, catalogue, ask, field="product")
+    item.one_time_price, item.recurring_price = price.one_time, price.recurring
+
+
+def _hold_bandwidth(session: Session, circuit: Circuit, mbps: int | None) -> None:
     assert circuit.id is not None
     with session.begin_nested():
-        update = CircuitUpdate(bandwidth_mbps=new)
+        update = CircuitUpdate(bandwidth_mbps=mbps)
         service.update_object(session, service.CIRCUITS, circuit.id, update)
         for end in ("a", "z"):
             try:
                 check_given_end(session, circuit, end)
             except InvalidInput as too_slow:  # the port is there: it is short of room
                 raise Conflict(too_slow.message, too_slow.problems) from None
-    ask = _ask_of_circuit(session, circuit, plan.offer)
-    price = pricing.price_item(session, catalogue, ask, field="product")
-    item.one_time_price, item.recurring_price = price.one_time, price.recurring
 
 
 def _ask_of_circuit(session: Session, circuit: Circuit, offer: OfferBase) -> ItemAsk:

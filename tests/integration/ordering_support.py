@@ -49,7 +49,9 @@ class Network:
     link: int
 
 
-def build_network(engine: Engine, *, capacity_mbps: int = 500) -> Network:
+def build_network(
+    engine: Engine, *, capacity_mbps: int = 500, spare_ports: int = SPARE_PORTS
+) -> Network:
     with session_scope(engine, actor="test:network") as session:
         operator_a = builders.organisation(session, "Opérateur A", arcep_code="OPA")
         operator_b = builders.organisation(session, "Opérateur B", arcep_code="OPB")
@@ -62,7 +64,7 @@ def build_network(engine: Engine, *, capacity_mbps: int = 500) -> Network:
         }
         backbone = {end: builders.interface(session, r, "et-0/0/0") for end, r in routers.items()}
         for router in routers.values():
-            for number in range(1, SPARE_PORTS + 1):
+            for number in range(1, spare_ports + 1):
                 builders.interface(session, router, f"xe-0/0/{number}")
         link = builders.link(session, LINK_CODE, backbone["a"], backbone["z"], capacity_mbps)
         builders.cable(session, "FC-NTE1-ANG1", nte, ang, owner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,14 +168,14 @@ def test_a_taken_external_id_answers_409(order_api: Api) -> None:
 MALFORMED: list[tuple[Any, str]] = [
     ({"productOrderItem": "one"}, "productOrderItem"),
     (order_body(colour="red"), "colour"),
-    (order_body(item(extra=1)), "productOrderItem.0.extra"),
+    (order_body(item(extra=1)), "productOrderItem[0].extra"),
     ({"productOrderItem": []}, "productOrderItem"),
     (order_body(requestedStartDate="2026-13-45"), "requestedStartDate"),
     (order_body(requestedStartDate="2020-01-01"), "requestedStartDate"),
     (order_body(item(z=None)), "productOrderItem[0].product.place"),
     (order_body(item(offer="eline-3g")), "productOrderItem[0].productOffering.id"),
     (order_body(item(a="XXX9")), "productOrderItem[0].product.place[0].id"),
-    (order_body(item(action="replace")), "productOrderItem.0.action"),
+    (order_body(item(action="replace")), "productOrderItem[0].action"),
 ]
 
 
@@ -189,6 +190,46 @@ def test_a_malformed_body_names_the_field_and_writes_nothing(
     assert response.status_code == 422, response.text
     assert field in fields_of(response)
     assert row_counts(engine) == counts
+
+
+def with_characteristic(name: str, value: Any) -> dict[str, Any]:
+    places = item()["product"]["place"]
+    characteristics = [{"name": name, "value": value}]
+    return order_body(item(product={"place": places, "productCharacteristic": characteristics}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("protected", "yes", "protected must be true or false"),
+        ("protected", 1, "protected must be true or false"),
+        ("aVlan", "101", "aVlan must be a whole number"),
+        ("aVlan", True, "aVlan must be a whole number"),
+        ("zVlan", 101.5, "zVlan must be a whole number"),
+    ],
+)
+def test_characteristic_values_are_strict(
+    order_api: Api, engine: Engine, name: str, value: Any, reason: str
+) -> None:
+    counts = row_counts(engine)
+
+    response = post_order(order_api, "operator_a", with_characteristic(name, value))
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["problems"] == [
+        {"field": "productOrderItem[0].product.productCharacteristic[0].value", "reason": reason}
+    ]
+    assert row_counts(engine) == counts
+
+
+def test_list_positions_are_bracketed_whoever_refuses(order_api: Api) -> None:
+    """The body model and the order service name fields alike under /tmf-api/."""
+    by_model = post_order(order_api, "operator_a", order_body(item(), item(number="2", x=1)))
+    by_service = post_order(order_api, "operator_a", order_body(item(), item(a="XXX9", number="2")))
+
+    assert fields_of(by_model) == ["productOrderItem[1].x"]
+    assert fields_of(by_service) == ["productOrderItem[1].product.place[0].id"]
+    assert by_model.json()["error"]["message"].startswith("productOrderItem[1].x: ")
 
 
 def test_a_body_that_is_not_json_is_refused(order_api: Api, engine: Engine) -> None:
@@ -268,6 +309,25 @@ def test_patch_takes_merge_patch_and_refuses_other_fields(order_api: Api) -> Non
     bad_date = order_api.patch("operator_a", path, json={"requestedStartDate": "soon"})
     assert bad_date.status_code == 422
     assert fields_of(bad_date) == ["requestedStartDate"]
+    bad_note = order_api.patch("operator_a", path, json={"note": [{"text": ""}]})
+    assert fields_of(bad_note) == ["note[0].text"]
+
+
+def test_patch_refuses_null_for_a_start_date_it_had(order_api: Api) -> None:
+    start = (date.today() + timedelta(days=5)).isoformat()
+    order = post_order(order_api, "operator_a", order_body(requestedStartDate=start)).json()
+    path = f"{ORDERS}/{order['id']}"
+
+    refused = order_api.patch("operator_a", path, json={"requestedStartDate": None})
+
+    assert refused.status_code == 422
+    assert refused.json()["error"]["problems"] == [
+        {
+            "field": "requestedStartDate",
+            "reason": "give a date; today's date to start as soon as possible",
+        }
+    ]
+    assert order_api.get("operator_a", path).json()["requestedStartDate"] == start
 
 
 # --- the NOC's actions ----------------------------------------------------------------------

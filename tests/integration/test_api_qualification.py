@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from gigalis_nms.db import session_scope
+from gigalis_nms.db.types import utcnow
+from gigalis_nms.ordering.holds import expire_holds
 from tests.integration.builders import Inventory
 from tests.integration.conftest import Api
 
@@ -123,6 +126,24 @@ def test_a_hold_over_http_opens_a_circuit(api: Api, engine: Engine) -> None:
     assert answer["qualificationResult"] == "qualified", answer
     assert "expirationDate" in answer
     assert rows(engine) == (before[0] + 1, before[1] + 1)
+
+
+def test_an_expired_hold_is_read_back_without_its_deleted_circuit(api: Api, engine: Engine) -> None:
+    before = rows(engine)
+    answer = api.post("operator_a", PATH, json=qualification(holdCapacity=True)).json()
+    held = answer["productOfferingQualificationItem"][0]["heldCircuit"]
+    assert api.get("noc", held["href"]).status_code == 200
+
+    assert expire_holds(engine, utcnow() + timedelta(days=1)) == [int(answer["id"])]
+
+    assert api.get("noc", held["href"]).status_code == 404
+    again = api.get("operator_a", answer["href"]).json()
+    item = again["productOfferingQualificationItem"][0]
+    assert "heldCircuit" not in item
+    assert item["holdState"] == "expired"
+    assert item["holdNote"].startswith("expired at ")
+    assert held["id"] in item["holdNote"]
+    assert rows(engine) == (before[0] + 1, before[1])  # the held circuit is gone
 
 
 def test_unknown_list_parameters_are_refused(api: Api) -> None:

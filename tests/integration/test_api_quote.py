@@ -96,7 +96,7 @@ def test_another_operator_gets_404(api: Api) -> None:
                 **quote("eline-1g"),
                 "quoteItem": [{**quote("eline-1g")["quoteItem"][0], "action": "delete"}],
             },
-            "quoteItem.0.action",
+            "quoteItem[0].action",
         ),
     ],
 )

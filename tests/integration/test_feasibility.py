@@ -215,6 +215,88 @@ def test_a_nearly_full_link_is_named_with_a_lower_bandwidth_and_another_pop(
     assert "itemPrice" not in found  # only what is qualified is priced
 
 
+def test_alternatives_say_why_in_terms_of_the_capacity_short(
+    engine: Engine, catalogue: Catalogue, network: dict[str, int]
+) -> None:
+    fill(engine, network, 600)
+
+    answer = run(engine, catalogue, body("eline-1g", NTE1, ANG1), network["opa"])
+
+    descriptions = {
+        proposal["alternateProposalType"]: proposal["description"]
+        for proposal in item(answer)["alternateProductOfferingProposal"]
+    }
+    short = "link BL-NTE1-ANG1 has only 400 Mb/s free"
+    assert descriptions["lowerBandwidth"] == f"{short}; 100 Mb/s fits"
+    assert descriptions["otherSite"].startswith(f"{short}; 1 Gb/s fits from ANG2 instead of ANG1 (")
+
+
+def test_a_missing_port_is_what_the_lower_bandwidth_proposal_names(
+    engine: Engine, catalogue: Catalogue, network: dict[str, int]
+) -> None:
+    answer = run(engine, catalogue, body("eline-100g", NTE1, ANG2), network["opa"])
+
+    found = item(answer)
+    assert [reason["label"] for reason in found["eligibilityUnavailabilityReason"]] == [
+        "no free port at site NTE1 for a VLAN-based end of 100 Gb/s",
+        "no free port at site ANG2 for a VLAN-based end of 100 Gb/s",
+    ]
+    [proposal] = found["alternateProductOfferingProposal"]
+    assert proposal["productOffering"]["id"] == "eline-10g"
+    # The ports were short, not the links: no word of free capacity.
+    assert proposal["description"] == "no free 100 Gb/s port at NTE1 or at ANG2; 10 Gb/s fits"
+
+
+def test_another_pop_is_never_the_site_of_the_other_end(
+    engine: Engine, catalogue: Catalogue, network: dict[str, int]
+) -> None:
+    fill(engine, network, 600)  # ANG1 is left 400 Mb/s; ANG2, 4 km away, is the other end
+    near_angers_1 = {"latitude": 47.4790, "longitude": -0.5640}
+
+    for request in (
+        body("eline-1g", ANG1, ANG2),
+        body("eline-1g", ANG2, ANG1),
+        body("eline-1g", ANG2, near_angers_1),  # a point served by ANG1
+    ):
+        found = item(run(engine, catalogue, request, network["opa"]))
+
+        assert found["eligibilityUnavailabilityReason"][0]["code"] == "noCapacity"
+        proposals = found["alternateProductOfferingProposal"]
+        for proposal in proposals:
+            places = [place["id"] for place in proposal["product"]["place"]]
+            assert places[0] != places[1], proposal
+        # No PoP near ANG1 or ANG2 but each other: only the lower bandwidth is left.
+        assert [proposal["alternateProposalType"] for proposal in proposals] == ["lowerBandwidth"]
+
+
+def test_a_point_far_from_every_pop_is_unqualified_with_the_nearest_named(
+    engine: Engine, catalogue: Catalogue, network: dict[str, int]
+) -> None:
+    paris = {"@type": "GeographicPoint", "latitude": 48.8566, "longitude": 2.3522}
+
+    for offer in ("dark-fibre-lease", "eline-100m"):
+        request = body(offer, NTE1, paris, holdCapacity=True)
+        answer = run(engine, catalogue, request, network["opa"])
+
+        assert answer["qualificationResult"] == "unqualified"
+        found = item(answer)
+        z = found["product"]["place"][1]
+        assert z["id"] == "ANG2"  # the nearest PoP, still named, with its distance
+        assert 250_000 < z["distanceM"] < 300_000
+        [reason] = found["eligibilityUnavailabilityReason"]
+        assert reason["code"] == "noPop"
+        km = z["distanceM"] / 1000
+        assert reason["label"].startswith(
+            f"no PoP within 20 km of the point; the nearest is ANG2 at {km:.1f} km"
+        )
+        assert "alternateProductOfferingProposal" not in found
+        assert "itemPrice" not in found
+        assert "expirationDate" not in answer  # nothing held
+        assert held_qualification(engine, answer).reason == f"noPop: {reason['label']}"
+    with session_scope(engine, read_only=True) as session:
+        assert session.exec(select(func.count()).select_from(Circuit)).one() == 0
+
+
 def test_without_alternatives_asked_the_answer_is_unqualified(
     engine: Engine, catalogue: Catalogue, network: dict[str, int]
 ) -> None:
@@ -319,6 +401,7 @@ def test_a_hold_holds_the_capacity_until_it_expires(
     assert answer["qualificationResult"] == "qualified"
     assert "expirationDate" in answer
     assert item(answer)["heldCircuit"]["id"].startswith("GIG-ETH-")
+    assert item(answer)["holdState"] == "held"
     assert held_mbps(engine, link) == 1000
     qualification = held_qualification(engine, answer)
     assert qualification.hold_state is HoldState.HELD
@@ -341,6 +424,15 @@ def test_a_hold_holds_the_capacity_until_it_expires(
     expired = held_qualification(engine, answer)
     assert expired.hold_state is HoldState.EXPIRED
     assert expired.held_circuit_id is None  # the circuit was deleted
+    # The stored answer (what GET serves) no longer links to the deleted circuit.
+    stored = item(expired.answer)
+    assert "heldCircuit" not in stored
+    assert stored["holdState"] == "expired"
+    expired_at = f"{qualification.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}"
+    assert stored["holdNote"] == (
+        f"expired at {expired_at}; circuit {item(answer)['heldCircuit']['id']} was deleted "
+        "and its capacity given back"
+    )
     with session_scope(engine, read_only=True) as session:
         assert session.exec(select(func.count()).select_from(Circuit)).one() == 0
 
@@ -366,6 +458,9 @@ def test_only_the_owner_takes_a_held_circuit_and_only_once(
         circuit = take(session, "opa")
         assert circuit.ref == item(answer)["heldCircuit"]["id"]
         assert circuit.status is CircuitStatus.DESIGNED
+    ordered = item(held_qualification(engine, answer).answer)
+    assert ordered["holdState"] == "ordered"
+    assert ordered["heldCircuit"] == item(answer)["heldCircuit"]  # the circuit lives on
     with session_scope(engine, actor=ACTOR) as session, pytest.raises(InvalidInput) as refused:
         take(session, "opa")
     assert "already taken" in refused.value.message
@@ -402,6 +497,13 @@ def test_an_expired_hold_cannot_be_taken_and_a_released_one_frees_its_capacity(
         assert row is not None
         assert release_hold(session, row, actor=ACTOR)
     assert held_mbps(engine, network["BL-NTE1-ANG1"]) == 100
+    released = item(held_qualification(engine, fresh).answer)
+    assert "heldCircuit" not in released
+    assert released["holdState"] == "released"
+    assert released["holdNote"].startswith("released at ")
+    assert released["holdNote"].endswith(
+        f"circuit {item(fresh)['heldCircuit']['id']} was deleted and its capacity given back"
+    )
 
 
 def test_a_hold_that_finds_no_room_answers_why(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -22,6 +22,7 @@ from gigalis_nms.errors import Conflict, GigalisError, InvalidInput
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.models import CircuitUpdate, Device, Interface
+from gigalis_nms.ordering.bodies import paris_day
 from gigalis_nms.ordering.cancellation import CancelOrderCreate, cancel_order
 from gigalis_nms.ordering.events import ORDER_CREATE_EVENT, ORDER_STATE_CHANGE_EVENT
 from gigalis_nms.ordering.fulfilment import advance_orders
@@ -169,8 +170,25 @@ def test_an_order_with_no_room_writes_nothing(engine: Engine) -> None:
         place_order(engine, order_body(item(), item(number="2")), tenant=small.operator_a)
 
     assert "link BL-NTE1-ANG1 has only 0 Mb/s free" in refused.value.message
+    [problem] = refused.value.problems
+    assert problem.field == "productOrderItem[0].product.productCharacteristic"
+    assert problem.reason.startswith("bandwidthMbps: ")
     assert row_counts(engine) == counts
     assert held_mbps(engine, small.link) == (100, 100)
+
+
+def test_a_site_without_a_free_port_names_the_place(engine: Engine) -> None:
+    portless = build_network(engine, spare_ports=0)
+    body = order_body(
+        item(product={"place": [{"role": "Z", "id": "ANG1"}, {"role": "A", "id": "NTE1"}]})
+    )
+
+    with pytest.raises(Conflict) as refused:
+        place_order(engine, body, tenant=portless.operator_a)
+
+    fields = [problem.field for problem in refused.value.problems]
+    assert fields == ["productOrderItem[0].product.place[1]"]  # the A end, as it was written
+    assert "no free port at site NTE1" in refused.value.message
 
 
 # --- what an order must be ------------------------------------------------------------------
@@ -311,10 +329,10 @@ def test_a_noc_rejection_frees_the_capacity(engine: Engine, network: Network) ->
 # --- modify -----------------------------------------------------------------------------------
 
 
-def _active_circuit(engine: Engine, operator_id: int) -> str:
+def _active_circuit(engine: Engine, operator_id: int, offer: str = "eline-100m") -> str:
     """An E-Line of the operator, designed by an order and marked active by hand (no routers
     here)."""
-    made = place_order(engine, order_body(), tenant=operator_id)
+    made = place_order(engine, order_body(item(offer)), tenant=operator_id)
     [added] = items_of(engine, made.order.id or 0)
     with session_scope(engine, actor="test") as session:
         for status in (CircuitStatus.PROVISIONING, CircuitStatus.ACTIVE):
@@ -349,6 +367,52 @@ def test_modify_holds_the_new_bandwidth_on_every_link(engine: Engine) -> None:
     assert order_row(engine, made.order.id or 0).state is OrderState.COMPLETED
 
 
+def advance_on(engine: Engine, day: date) -> int:
+    noon_in_paris = datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+    return advance_orders(engine, now=noon_in_paris, target="inventory", actor="test:worker")
+
+
+def test_a_decrease_frees_its_capacity_on_its_day_only(engine: Engine) -> None:
+    full = build_network(engine, capacity_mbps=1000)
+    ref = _active_circuit(engine, full.operator_a, "eline-1g")
+    day = paris_day(utcnow()) + timedelta(days=3)
+
+    down = order_body(modify_item(ref, "eline-100m"), requestedStartDate=str(day))
+    made = place_order(engine, down, tenant=full.operator_a)
+    advance_on(engine, day - timedelta(days=1))
+
+    # The routers carry 1 Gb/s until the day: the room is not for sale before.
+    assert held_mbps(engine, full.link) == (1000, 1000)
+    assert items_of(engine, made.order.id or 0)[0].state is ItemState.IN_PROGRESS
+    with pytest.raises(Conflict):
+        place_order(engine, order_body(), tenant=full.operator_b)
+
+    assert advance_on(engine, day) == 2  # the item, then the order
+
+    [lowered] = items_of(engine, made.order.id or 0)
+    assert (lowered.state, lowered.previous_bandwidth_mbps) == (ItemState.COMPLETED, 1000)
+    assert order_row(engine, made.order.id or 0).state is OrderState.COMPLETED
+    assert held_mbps(engine, full.link)[0] == 100
+    place_order(engine, order_body(), tenant=full.operator_b)  # the freed room is sold now
+
+
+def test_a_decrease_cancelled_before_its_day_restores_nothing(engine: Engine) -> None:
+    full = build_network(engine, capacity_mbps=1000)
+    ref = _active_circuit(engine, full.operator_a, "eline-1g")
+    day = paris_day(utcnow()) + timedelta(days=3)
+    down = order_body(modify_item(ref, "eline-100m"), requestedStartDate=str(day))
+    made = place_order(engine, down, tenant=full.operator_a)
+
+    assert _cancel(engine, made.order.id, full.operator_a) is CancellationState.DONE
+
+    assert held_mbps(engine, full.link) == (1000, 1000)
+    [cancelled] = items_of(engine, made.order.id or 0)
+    circuit = circuit_of(engine, cancelled.circuit_id)
+    assert circuit is not None
+    assert circuit.bandwidth_mbps == 1000
+    assert advance_on(engine, day) == 0  # nothing left to do on the day
+
+
 def test_modify_without_room_is_refused_naming_the_link(engine: Engine, network: Network) -> None:
     ref = _active_circuit(engine, network.operator_a)
     counts = row_counts(engine)
@@ -357,7 +421,8 @@ def test_modify_without_room_is_refused_naming_the_link(engine: Engine, network:
         place_order(engine, order_body(modify_item(ref, "eline-1g")), tenant=network.operator_a)
 
     assert LINK_CODE in refused.value.message
-    assert refused.value.problems[0].field.startswith("productOrderItem[0]")
+    # The new bandwidth is the offer's: that is the field to change.
+    assert refused.value.problems[0].field == "productOrderItem[0].productOffering.id"
     assert row_counts(engine) == counts
     assert held_mbps(engine, network.link)[0] == 100
 
@@ -398,6 +463,33 @@ def test_patch_changes_only_what_may_change(engine: Engine, network: Network) ->
     changed = order_row(engine, made.order.id or 0)
     assert changed.description == "school"
     assert changed.notes[0]["text"] == "call first"
+
+
+def test_patch_refuses_to_clear_a_start_date(engine: Engine, network: Network) -> None:
+    made = place_order(
+        engine, order_body(requestedStartDate=str(TOMORROW)), tenant=network.operator_a
+    )
+    with session_scope(engine, actor="test") as session:
+        order = session.get(ProductOrder, made.order.id)
+        assert order is not None
+        with pytest.raises(InvalidInput) as refused:
+            patch_order(session, order, {"requestedStartDate": None}, actor="test")
+
+    [problem] = refused.value.problems
+    assert problem.field == "requestedStartDate"
+    assert problem.reason == "give a date; today's date to start as soon as possible"
+    assert order_row(engine, made.order.id or 0).requested_start_date == TOMORROW
+
+
+def test_patch_may_say_null_for_an_order_without_a_start_date(
+    engine: Engine, network: Network
+) -> None:
+    made = place_order(engine, order_body(), tenant=network.operator_a)
+    with session_scope(engine, actor="test") as session:
+        order = session.get(ProductOrder, made.order.id)
+        assert order is not None
+        patch_order(session, order, {"requestedStartDate": None}, actor="test")
+    assert order_row(engine, made.order.id or 0).requested_start_date is None
 
 
 # --- cancellation -----------------------------------------------------------------------------

@@ -6,13 +6,17 @@ temporary capacity, delete, and cancellation refused once a job ran."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
+from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.inventory.enums import CircuitStatus
@@ -20,10 +24,12 @@ from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Organisation
 from gigalis_nms.ordering.bodies import paris_day
 from gigalis_nms.ordering.cancellation import CancelOrderCreate, cancel_order
+from gigalis_nms.ordering.cli import app as order_cli
 from gigalis_nms.ordering.fulfilment import advance_orders
 from gigalis_nms.ordering.models import (
     CancellationState,
     ItemState,
+    OrderEvent,
     OrderState,
     OrderStateChange,
     ProductOrder,
@@ -31,7 +37,9 @@ from gigalis_nms.ordering.models import (
 from gigalis_nms.provisioning.jobs import next_queued_job
 from gigalis_nms.provisioning.models import JobKind, JobState, ProvisioningJob
 from gigalis_nms.provisioning.run import run_job
+from gigalis_nms.settings import get_settings
 from tests.conftest import ROOT
+from tests.integration.conftest import TEST_SECRET_KEY
 from tests.integration.memory_routers import Fleet, MemoryAccess, install
 from tests.integration.ordering_support import (
     circuit_of,
@@ -121,11 +129,19 @@ def test_the_whole_life_of_an_order(engine: Engine, sfr: int, fleet: Fleet) -> N
     ]
 
 
-def test_a_failing_job_fails_the_order_with_its_reason(
-    engine: Engine, sfr: int, fleet: Fleet
+# What a router says when it refuses a commit may name anything: other operators' circuits,
+# the settings the NOC configured, the routers themselves.
+ROUTER_SAYS = (
+    "commit refused: out of memory; VLAN 101 held by GIG-ETH-000001; check GIGALIS_DEVICE_USERNAME"
+)
+INTERNAL = ("out of memory", "GIGALIS_", "lry1-cr", "nte1-cr", "VLAN 101")
+
+
+def test_a_failing_job_fails_the_order_in_the_operators_terms(
+    engine: Engine, sfr: int, fleet: Fleet, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for hostname in ("lry1-cr1", "lry1-cr2"):  # whichever the design chose
-        fleet.router(hostname).refuse_commit = "commit refused: out of memory"
+        fleet.router(hostname).refuse_commit = ROUTER_SAYS
     made = place_order(engine, eline(), tenant=sfr)
     order_id = made.order.id or 0
 
@@ -138,10 +154,62 @@ def test_a_failing_job_fails_the_order_with_its_reason(
     [failed] = items_of(engine, order_id)
     assert failed.state is ItemState.FAILED
     assert failed.reason is not None
-    assert "out of memory" in failed.reason
-    assert "out of memory" in (history_reason(engine, order_id) or "")
+    assert failed.reason.startswith(
+        f"provisioning failed (job {failed.job_id}): the change was refused on the network "
+        "and undone, so nothing was changed; the NOC has the details"
+    )
+    own = {failed.circuit_ref}
+    told = [failed.reason, history_reason(engine, order_id) or "", *event_payloads(engine)]
+    for text in told:
+        assert not [word for word in INTERNAL if word in text], text
+        assert set(CIRCUIT_REF.findall(text)) <= own, text
     given_back = circuit_of(engine, failed.circuit_id)
     assert given_back is None or given_back.status is CircuitStatus.TERMINATED
+
+    # The NOC keeps every detail: on the job, and in `gigalis order show`.
+    assert "GIGALIS_DEVICE_USERNAME" in (job_of(engine, failed.job_id).error or "")
+    shown = show_order(order_id, database_url, monkeypatch)
+    assert f"job {failed.job_id} failed:" in shown
+    assert "GIGALIS_DEVICE_USERNAME" in shown
+
+
+CIRCUIT_REF = re.compile(r"GIG-[A-Z]+-\d+")
+
+
+def event_payloads(engine: Engine) -> list[str]:
+    """Every event as its callback receives it."""
+    with session_scope(engine, read_only=True) as session:
+        return [json.dumps(event.payload) for event in session.exec(select(OrderEvent))]
+
+
+def show_order(order_id: int, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(console, "width", 1000)  # one line per message, whatever its length
+    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
+    monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(order_cli, ["show", str(order_id)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_a_job_that_never_reached_the_network_says_so(
+    engine: Engine, sfr: int, fleet: Fleet
+) -> None:
+    for hostname in ("nte1-cr1", "nte1-cr2", "lry1-cr1", "lry1-cr2"):
+        fleet.router(hostname).unreachable = True
+    made = place_order(engine, eline(), tenant=sfr)
+
+    advance(engine)
+    assert run_queued(engine, fleet) == [JobState.FAILED]
+    advance(engine)
+
+    [failed] = items_of(engine, made.order.id or 0)
+    assert failed.reason is not None
+    assert "the network was not reached and nothing was changed; the NOC has" in failed.reason
+    assert not [word for word in INTERNAL if word in failed.reason], failed.reason
 
 
 def history_reason(engine: Engine, order_id: int) -> str | None:

@@ -19,6 +19,7 @@ from gigalis_nms.ordering.bodies import (
     paris_day,
     request_fingerprint,
 )
+from gigalis_nms.ordering.requests import Characteristic
 from gigalis_nms.ordering.worker import OrderWorker
 from gigalis_nms.settings import Settings
 
@@ -76,6 +77,28 @@ def test_a_bad_body_names_its_field(document: dict[str, Any], field: str) -> Non
     with pytest.raises(ValidationError) as refused:
         OrderCreate.model_validate(document)
     assert refused.value.errors()[0]["loc"][0] == field
+
+
+@pytest.mark.parametrize(
+    ("characteristic", "reason"),
+    [
+        ({"name": "protected", "value": "yes"}, "protected must be true or false"),
+        ({"name": "aVlan", "value": "101"}, "aVlan must be a whole number"),
+        ({"name": "zVlan", "value": False}, "zVlan must be a whole number"),
+    ],
+)
+def test_a_characteristic_of_the_wrong_type_has_one_reason(
+    characteristic: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Characteristic.model_validate(characteristic)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["msg"]) == (("value",), f"Value error, {reason}")
+
+
+def test_characteristics_of_the_right_type_are_read() -> None:
+    assert Characteristic.model_validate({"name": "protected", "value": True}).value is True
+    assert Characteristic.model_validate({"name": "aVlan", "value": 101}).value == 101
 
 
 def test_a_patch_reads_only_changeable_fields() -> None:

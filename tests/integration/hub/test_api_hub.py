@@ -139,6 +139,37 @@ def test_a_bad_query_is_refused_naming_query(api: Api, receiver: Receiver, query
     assert problem(response)[0] == "query"
 
 
+def test_the_same_callback_twice_is_refused_naming_the_subscription_there(
+    api: Api, receiver: Receiver
+) -> None:
+    state_changes = "eventType=productOrderStateChangeEvent"
+    first = register(api, "operator_a", receiver.url, query=state_changes)
+
+    for again in (
+        {"query": state_changes},
+        {},  # every event type, so the state changes too
+        {"query": "eventType=productOrderCreateEvent,productOrderStateChangeEvent"},
+    ):
+        response = api.post("operator_a", HUB, json={"callback": receiver.url, **again})
+        assert response.status_code == 409, response.text
+        field, reason = problem(response)
+        assert field == "callback"
+        assert f"hub subscription {first['id']}" in reason
+        assert "productOrderStateChangeEvent" in reason
+    # The same place written otherwise is the same callback.
+    written_otherwise = receiver.url.replace("http://", "HTTP://")
+    assert api.post("operator_a", HUB, json={"callback": written_otherwise}).status_code == 409
+
+    # Other event types, another operator, or after removal: no event would arrive twice.
+    register(api, "operator_a", receiver.url, query="eventType=productOrderCreateEvent")
+    register(api, "operator_b", receiver.url, query=state_changes)
+    register(api, "noc", receiver.url, query=state_changes)
+    assert api.delete("operator_a", f"{HUB}/{first['id']}").status_code == 204
+    register(api, "operator_a", receiver.url, query=state_changes)
+    listed = api.get("operator_a", HUB).json()
+    assert len(listed) == 2
+
+
 def test_a_body_with_unknown_fields_is_refused(api: Api, receiver: Receiver) -> None:
     response = api.post("operator_a", HUB, json={"callback": receiver.url, "secret": "mine"})
     assert response.status_code == 422
@@ -195,6 +226,39 @@ def test_the_delivery_log_is_for_the_noc(
     assert paged["next"] is not None
     assert api.get("noc", LOG, params={"colour": "red"}).status_code == 400
     assert api.get("noc", LOG, params={"state": "lost"}).status_code == 422
+
+
+def test_a_delivery_held_back_by_a_failing_one_shows_what_it_waits_for(
+    api: Api, engine: Engine, settings: Settings, inventory: Inventory
+) -> None:
+    with Receiver(fail_first=MAX_ATTEMPTS) as receiver:
+        register(api, "operator_a", receiver.url)
+        order = new_order(engine, inventory.operator_a)
+        first, second = publish(engine, order, "acknowledged"), publish(engine, order, "inProgress")
+        other = publish(engine, new_order(engine, inventory.operator_a), "acknowledged")
+        deliver_due(engine, settings, now=utcnow() + timedelta(seconds=1))
+
+        rows = {row["event_id"]: row for row in api.get("noc", LOG).json()["results"]}
+
+        failing, waiting = rows[first], rows[second]
+        assert (failing["state"], failing["attempts"], failing["waiting_for"]) == (
+            "pending",
+            1,
+            None,
+        )
+        assert failing["next_attempt_at"] is not None
+        assert (waiting["state"], waiting["attempts"]) == ("pending", 0)
+        assert waiting["waiting_for"] == failing["id"]
+        assert waiting["next_attempt_at"] is None  # not a past time that never comes
+        assert rows[other]["waiting_for"] is None  # another order is not held back
+
+        clock = utcnow() + timedelta(seconds=1)
+        for _ in range(MAX_ATTEMPTS):
+            deliver_due(engine, settings, now=clock)
+            clock += timedelta(hours=2)
+        rows = {row["event_id"]: row for row in api.get("noc", LOG).json()["results"]}
+        assert rows[first]["state"] == "abandoned"
+        assert rows[second]["waiting_for"] is None  # let go when the first was abandoned
 
 
 def test_an_abandoned_delivery_can_be_retried_by_the_noc(

@@ -88,3 +88,21 @@ def test_deliveries_are_listed_filtered_and_retried(
     assert pending.stdout.count("pending") == 1
     bad = runner.invoke(app, ["deliveries", "--state", "lost"])
     assert bad.exit_code != 0
+
+
+def test_a_held_back_delivery_is_shown_waiting_for_the_one_before(
+    runner: CliRunner, engine: Engine, settings: Settings, inventory: Inventory
+) -> None:
+    with Receiver(fail_first=1) as receiver:
+        subscribe(engine, receiver.url, inventory.operator_a)
+        order = new_order(engine, inventory.operator_a)
+        publish(engine, order, "acknowledged")
+        publish(engine, order, "inProgress")
+        deliver_due(engine, settings, now=utcnow() + timedelta(seconds=1))
+
+    with session_scope(engine, read_only=True) as session:
+        query = select(EventDelivery.id).order_by(col(EventDelivery.event_id))
+        first, _ = session.exec(query).all()
+    listed = runner.invoke(app, ["deliveries"])
+    assert listed.exit_code == 0, listed.output
+    assert f"after {first}" in listed.stdout
