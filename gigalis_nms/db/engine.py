@@ -8,6 +8,8 @@ database makes, for instance a VLAN held twice.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -49,15 +52,59 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
+    writers = WriterQueue(timeout=connect_args["timeout"])
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at BEGIN: a transaction that reads, checks, then writes
         # cannot be overtaken between its check and its write. A session opened read-only
         # takes no lock, so concurrent readers overlap (WAL gives each a consistent snapshot).
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            connection.exec_driver_sql("BEGIN")
+            return
+        writers.enter(connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(connection.info)
+            raise
 
+    for name in ("commit", "rollback"):
+        event.listen(engine, name, lambda connection: writers.leave(connection.info))
+    for name in ("checkin", "invalidate", "close"):  # a transaction that never ended
+        event.listen(engine.pool, name, lambda _dbapi, record, *_: writers.leave(record.info))
     return engine
+
+
+class WriterQueue:
+    """The writers of one process take turns here before SQLite's write lock.
+
+    SQLite makes a second writer sleep and retry (its busy handler), longest for those that
+    waited longest, so under load some requests waited the whole busy timeout and failed
+    while others went straight through, and the lock sat idle between a commit and the next
+    retry (bench/ordering.py). A lock in the process hands over at once. Writers of other
+    processes still meet at SQLite's own lock."""
+
+    HELD = "gigalis_holds_writer_turn"
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout  # SQLite's busy timeout: a writer waits as long as there
+
+    def enter(self, info: dict[str, Any]) -> None:
+        if info.get(self.HELD):
+            return  # this connection's transaction has its turn already
+        if not self._lock.acquire(timeout=self._timeout):
+            # The error SQLite itself gives a writer that waited its busy timeout out.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        info[self.HELD] = True
+
+    def leave(self, info: dict[str, Any]) -> None:
+        if info.pop(self.HELD, False):
+            self._lock.release()
 
 
 @contextmanager

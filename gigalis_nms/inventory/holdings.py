@@ -213,6 +213,36 @@ def hold_bandwidth(
     return holding
 
 
+def hold_bandwidth_on_links(session: Session, circuit: Circuit, link_ids: list[int]) -> None:
+    """Hold the circuit's bandwidth on each of ``link_ids`` (existing links, in the order
+    given), all in one write; Conflict naming every link short of room when the database
+    refuses, and nothing held. A design holds its whole path so: one write per link made a
+    long path the slowest part of an order (bench/ordering.py)."""
+    _check_can_hold(circuit)
+    mbps = _bandwidth_of(circuit, None, "bandwidth_mbps")
+    holdings = [
+        BandwidthHolding(backbone_link_id=link_id, circuit_id=_id(circuit), bandwidth_mbps=mbps)
+        for link_id in link_ids
+    ]
+
+    def explain(violation: Violation) -> FieldProblem:
+        states = [link_state(session, link_id) for link_id in link_ids]
+        if violation.kind is ViolationKind.UNIQUE:
+            codes = ", ".join(state.code for state in states)
+            return FieldProblem(
+                "backbone_link_id", f"circuit {circuit.ref} already holds bandwidth on {codes}"
+            )
+        short = [
+            f"link {state.code} has only {state.capacity_mbps - state.held_mbps} Mb/s free"
+            for state in states
+            if state.capacity_mbps - state.held_mbps < mbps
+        ]
+        return FieldProblem("bandwidth_mbps", "; ".join(short) or "a link has not that much free")
+
+    write_or_conflict(session, lambda: session.add_all(holdings), explain)
+    logger.info("circuit %s holds %s Mb/s on links %s", circuit.ref, mbps, link_ids)
+
+
 def _shape_problems(circuit: Circuit, *, holds_strands: bool) -> list[FieldProblem]:
     return circuit_shape_problems(
         ref=circuit.ref,

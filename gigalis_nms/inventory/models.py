@@ -497,14 +497,22 @@ class CircuitBase(SQLModel):
     service_type: ServiceType = Field(sa_column=enum_column(ServiceType, nullable=False))
     a_site_id: int = Field(foreign_key="site.id", index=True, ondelete="RESTRICT")
     a_interface_id: int | None = Field(
-        default=None, foreign_key="interface.id", ondelete="RESTRICT"
+        # Indexed: design and qualification ask, port by port, which circuits end there.
+        default=None,
+        foreign_key="interface.id",
+        index=True,
+        ondelete="RESTRICT",
     )
     a_vlan: Vlan | None = None
     z_site_id: int | None = Field(
         default=None, foreign_key="site.id", index=True, ondelete="RESTRICT"
     )
     z_interface_id: int | None = Field(
-        default=None, foreign_key="interface.id", ondelete="RESTRICT"
+        # Indexed: design and qualification ask, port by port, which circuits end there.
+        default=None,
+        foreign_key="interface.id",
+        index=True,
+        ondelete="RESTRICT",
     )
     z_vlan: Vlan | None = None
     bandwidth_mbps: int | None = Field(default=None, gt=0, le=400_000)

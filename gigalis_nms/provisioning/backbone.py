@@ -12,8 +12,10 @@ between them it counts 0 m and no cable, and a protection path cannot know what 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -34,7 +36,7 @@ from gigalis_nms.inventory.tables import (
     STRAND_HOLDING,
 )
 from gigalis_nms.provisioning.addressing import DEFAULT_IGP_METRIC
-from gigalis_nms.provisioning.paths import BackboneEdge
+from gigalis_nms.provisioning.paths import BackboneEdge, BackboneShape, IndexedEdges
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,19 @@ def backbone_edges(
     session: Session, *, link_ids: Collection[int] | None = None, active_only: bool = True
 ) -> list[BackboneEdge]:
     """The backbone links (only ``link_ids`` when given; only active ones by default) as path
-    edges, with what they hold as of now in this transaction."""
+    edges, with what they hold as of now in this transaction.
+
+    The whole active backbone, which every design and qualification reads, comes from
+    :data:`TOPOLOGIES`: its shape is read again only when the inventory changed, its free
+    bandwidth at every call."""
+    if link_ids is None and active_only:
+        return TOPOLOGIES.edges(session)
+    return _read_edges(session, link_ids, active_only)
+
+
+def _read_edges(
+    session: Session, link_ids: Collection[int] | None, active_only: bool
+) -> list[BackboneEdge]:
     rows = execute_core(session, _links_query(link_ids, active_only)).all()
     ridden = _cables_of_links(session, [row.id for row in rows])
     assumed: nx.Graph | None = None
@@ -129,3 +143,74 @@ def _assumed_cables(graph: nx.Graph, a_site: str, z_site: str) -> CableLengths:
         return {}
     hops = (graph.edges[here, there] for here, there in pairwise(sites))
     return {hop["cable"]: hop["length_m"] for hop in hops}
+
+
+# --- The shape of the backbone, kept between calls --------------------------------------------
+
+
+def topology_version(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a link's routers, metric, status or cables may have changed: the
+    row count and the last change of the tables the shape is read from. The held bandwidth
+    is not in it: triggers change it without touching ``updated_at``, and it is read fresh.
+    """
+    tables = (LINK, DEVICE, CABLE)
+    parts = [sa.select(sa.func.count(), sa.func.max(table.c.updated_at)) for table in tables]
+    # Strands held by links have no timestamp: their count and highest id say a change.
+    parts.append(
+        sa.select(sa.func.count(), sa.func.max(STRAND_HOLDING.c.id)).where(
+            STRAND_HOLDING.c.backbone_link_id.is_not(None)
+        )
+    )
+    return tuple(tuple(execute_core(session, part).one()) for part in parts)
+
+
+class TopologyCache:
+    """The active backbone's edges as last read, per database, with the version they were read
+    at. Only immutable edges are kept; each call returns them with the free bandwidth read
+    in the caller's transaction. A process serves one or a few databases, so the cache
+    holds one entry per database URL, replaced when the version moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[
+            str, tuple[tuple[Any, ...], tuple[BackboneEdge, ...], BackboneShape]
+        ] = {}
+
+    def edges(self, session: Session) -> IndexedEdges:
+        key = str(session.get_bind().engine.url)
+        version = topology_version(session)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            read = _read_edges(session, None, active_only=True)
+            entry = (version, tuple(read), BackboneShape(read))
+            with self._lock:
+                self._entries[key] = entry
+            return IndexedEdges(read, entry[2])
+        edges = _with_free_bandwidth(session, entry[1])
+        with self._lock:  # keep the latest objects, so that the next call reuses them
+            self._entries[key] = (version, tuple(edges), entry[2])
+        return IndexedEdges(edges, entry[2])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _with_free_bandwidth(session: Session, shape: tuple[BackboneEdge, ...]) -> list[BackboneEdge]:
+    """The edges with their free bandwidth as of now. An edge whose free bandwidth has not
+    moved since it was read is the same object: most have not, and rebuilding 5,000 frozen
+    edges would cost more than the query."""
+    query = sa.select(LINK.c.id, (LINK.c.capacity_mbps - LINK.c.held_mbps).label("free"))
+    free: dict[int, int] = {row.id: row.free for row in execute_core(session, query)}
+    return [
+        edge
+        if edge.free_mbps == free[edge.link_id]
+        else replace(edge, free_mbps=free[edge.link_id])
+        for edge in shape
+    ]
+
+
+# Module state on purpose: reading the shape of a 5,000-link backbone takes most of a path
+# computation (bench/ordering.py), and it changes a few times a year.
+TOPOLOGIES = TopologyCache()

@@ -49,7 +49,7 @@ from gigalis_nms.db.types import table_of
 from gigalis_nms.errors import Conflict, InvalidInput, NotFound
 from gigalis_nms.inventory import service
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
-from gigalis_nms.inventory.holdings import hold_bandwidth
+from gigalis_nms.inventory.holdings import hold_bandwidth_on_links
 from gigalis_nms.inventory.models import BandwidthHolding, Circuit, CircuitUpdate
 from gigalis_nms.inventory.tables import DEVICE, INTERFACE, LINK, SITE
 from gigalis_nms.provisioning.backbone import backbone_edges
@@ -358,12 +358,13 @@ def _no_protection(
 
 def _hold_bandwidth(session: Session, circuit: Circuit, routes: Sequence[Route]) -> None:
     # By link id, whatever the path's direction: designs lock links in one order.
-    links = {link.link_id: link for route in routes for link in route.links}
-    for link_id in sorted(links):
-        try:
-            hold_bandwidth(session, circuit, link_id)
-        except Conflict as refused:  # taken by a concurrent design since the path was read
-            raise _LostRace(refused) from None
+    links = sorted({link.link_id for route in routes for link in route.links})
+    if not links:
+        return
+    try:
+        hold_bandwidth_on_links(session, circuit, links)
+    except Conflict as refused:  # taken by a concurrent design since the path was read
+        raise _LostRace(refused) from None
 
 
 def _new_design(

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from itertools import islice, pairwise
+from operator import attrgetter
 
 import networkx as nx
 
@@ -100,6 +102,149 @@ class Route:
         return [link for link in self.links if link.free_mbps < mbps]
 
 
+# router -> neighbouring router -> the links joining them, cheapest first (then by code)
+LinkIndex = dict[str, dict[str, tuple[tuple[int, BackboneEdge], ...]]]
+
+
+class IndexedEdges(list[BackboneEdge]):
+    """A whole backbone's edges, with the links between each pair of routers indexed once for
+    every search over the same shape of network.
+
+    A search then looks at a link only when it reaches one of its routers, and reads the
+    link's free bandwidth from ``free`` (as of the transaction that read it), instead of
+    sorting and filtering every link of the network first. :func:`shortest_route` uses the
+    index when it is given such a list; any other iterable of edges is searched as it is."""
+
+    def __init__(self, edges: Iterable[BackboneEdge], shape: BackboneShape) -> None:
+        super().__init__(edges)
+        self.shape = shape
+        self.free = {edge.link_id: edge.free_mbps for edge in self}
+        self._current: dict[int, BackboneEdge] | None = None
+
+    def current(self, link_id: int) -> BackboneEdge:
+        """The edge of ``link_id`` with its free bandwidth as of now."""
+        if self._current is None:
+            self._current = {edge.link_id: edge for edge in self}
+        return self._current[link_id]
+
+
+class BackboneShape:
+    """The links of a backbone between each pair of routers, per metric, computed once."""
+
+    def __init__(self, edges: Iterable[BackboneEdge]) -> None:
+        self._edges = tuple(edges)
+        self._indexes: dict[PathMetric, LinkIndex] = {}
+
+    def index(self, metric: PathMetric) -> LinkIndex:
+        index = self._indexes.get(metric)
+        if index is None:  # two threads may both build it: the same result, kept once
+            index = self._indexes.setdefault(metric, _link_index(self._edges, metric))
+        return index
+
+
+def _link_index(edges: Iterable[BackboneEdge], metric: PathMetric) -> LinkIndex:
+    pairs: dict[str, dict[str, list[tuple[int, str, BackboneEdge]]]] = {}
+    for edge in edges:
+        a, z = edge.a_device, edge.z_device
+        if a == z:  # a link looping on one router carries nothing
+            continue
+        entry = (edge.weight(metric), edge.code, edge)
+        pairs.setdefault(a, {}).setdefault(z, []).append(entry)
+        pairs.setdefault(z, {}).setdefault(a, []).append(entry)
+    return {
+        router: {
+            neighbour: tuple((weight, edge) for weight, _, edge in sorted(links))
+            for neighbour, links in neighbours.items()
+        }
+        for router, neighbours in pairs.items()
+    }
+
+
+def _indexed_route(
+    edges: IndexedEdges,
+    start: str,
+    end: str,
+    metric: PathMetric,
+    *,
+    min_free_mbps: int,
+    avoid_links: frozenset[str],
+    avoid_cables: frozenset[str],
+) -> Route | None:
+    """Dijkstra over the index: at each router, the cheapest usable link to each neighbour."""
+    index, free = edges.shape.index(metric), edges.free
+    cost = {start: 0}
+    via: dict[str, tuple[str, BackboneEdge]] = {}
+    queue = [(0, start)]
+    settled: set[str] = set()
+    while queue:
+        reached, router = heappop(queue)
+        if router in settled:
+            continue
+        if router == end:
+            break
+        settled.add(router)
+        for neighbour, links in index.get(router, {}).items():
+            for weight, edge in links:
+                if free[edge.link_id] < min_free_mbps:
+                    continue
+                if avoid_links and edge.code in avoid_links:
+                    continue
+                if avoid_cables and edge.cables & avoid_cables:
+                    continue
+                through = reached + weight
+                if neighbour not in cost or through < cost[neighbour]:
+                    cost[neighbour] = through
+                    via[neighbour] = (router, edge)
+                    heappush(queue, (through, neighbour))
+                break  # the cheapest usable link to this neighbour
+    if end not in cost:
+        return None
+    devices: list[str] = [end]
+    path: list[BackboneEdge] = []
+    while devices[-1] != start:
+        router, edge = via[devices[-1]]
+        devices.append(router)
+        path.append(edges.current(edge.link_id))
+    return Route(tuple(reversed(devices)), tuple(reversed(path)))
+
+
+Adjacency = dict[str, dict[str, tuple[int, BackboneEdge]]]  # router -> router -> (weight, link)
+
+
+def usable_links(
+    edges: Iterable[BackboneEdge],
+    metric: PathMetric,
+    *,
+    min_free_mbps: int = 0,
+    avoid_links: frozenset[str] = frozenset(),
+    avoid_cables: frozenset[str] = frozenset(),
+) -> Adjacency:
+    """Routers joined by the cheapest usable link between each pair (the lowest code among
+    equals, so that a path never depends on the order links were read in), both ways."""
+    # Written for speed: it runs several times per design or qualification over every link
+    # of the backbone (5,000 on the synthetic network of bench/ordering.py).
+    by_igp = metric is PathMetric.IGP
+    adjacency: Adjacency = {}
+    for edge in sorted(edges, key=attrgetter("code")):
+        a, z = edge.a_device, edge.z_device
+        if edge.free_mbps < min_free_mbps or a == z:  # a link looping on one router: nothing
+            continue
+        if avoid_links and edge.code in avoid_links:
+            continue
+        if avoid_cables and edge.cables & avoid_cables:
+            continue
+        # BackboneEdge.weight, inlined: two method calls per link were most of the time.
+        if by_igp:
+            weight = edge.igp_metric * TIE_BREAK_SCALE + edge.length_m
+        else:
+            weight = edge.length_m * TIE_BREAK_SCALE + edge.igp_metric
+        current = adjacency.get(a, {}).get(z)
+        if current is None or weight < current[0]:
+            adjacency.setdefault(a, {})[z] = (weight, edge)
+            adjacency.setdefault(z, {})[a] = (weight, edge)
+    return adjacency
+
+
 def backbone_graph(
     edges: Iterable[BackboneEdge],
     metric: PathMetric,
@@ -108,22 +253,50 @@ def backbone_graph(
     avoid_links: frozenset[str] = frozenset(),
     avoid_cables: frozenset[str] = frozenset(),
 ) -> nx.Graph:
-    """Routers joined by the cheapest usable link between each pair."""
+    """The usable links as a networkx graph, for the algorithms it has (k shortest paths)."""
+    adjacency = usable_links(
+        edges,
+        metric,
+        min_free_mbps=min_free_mbps,
+        avoid_links=avoid_links,
+        avoid_cables=avoid_cables,
+    )
     graph = nx.Graph()
-    for edge in sorted(edges, key=lambda edge: edge.code):
-        usable = (
-            edge.free_mbps >= min_free_mbps
-            and edge.code not in avoid_links
-            and not edge.cables & avoid_cables
-            and edge.a_device != edge.z_device  # a link looping on one router carries nothing
-        )
-        if not usable:
-            continue
-        weight = edge.weight(metric)
-        current = graph.get_edge_data(edge.a_device, edge.z_device)
-        if current is None or weight < current["weight"]:
-            graph.add_edge(edge.a_device, edge.z_device, weight=weight, edge=edge)
+    graph.add_edges_from(
+        (a, z, {"weight": weight, "edge": edge})
+        for a, links in adjacency.items()
+        for z, (weight, edge) in links.items()
+        if a < z
+    )
     return graph
+
+
+def cheapest_devices(adjacency: Adjacency, start: str, end: str) -> list[str] | None:
+    """The routers of the cheapest path (Dijkstra; among equal costs, the one reaching
+    routers of lower name first), or None when ``end`` cannot be reached."""
+    cost = {start: 0}
+    previous: dict[str, str] = {}
+    queue = [(0, start)]
+    settled: set[str] = set()
+    while queue:
+        reached, router = heappop(queue)
+        if router in settled:
+            continue
+        if router == end:
+            break
+        settled.add(router)
+        for neighbour, (weight, _link) in adjacency.get(router, {}).items():
+            through = reached + weight
+            if neighbour not in cost or through < cost[neighbour]:
+                cost[neighbour] = through
+                previous[neighbour] = router
+                heappush(queue, (through, neighbour))
+    if end not in cost:
+        return None
+    devices = [end]
+    while devices[-1] != start:
+        devices.append(previous[devices[-1]])
+    return devices[::-1]
 
 
 def _route(graph: nx.Graph, devices: list[str]) -> Route:
@@ -146,20 +319,28 @@ def shortest_route(
     when there is none."""
     if start == end:
         return Route((start,))
-    graph = backbone_graph(
+    if isinstance(edges, IndexedEdges):
+        return _indexed_route(
+            edges,
+            start,
+            end,
+            metric,
+            min_free_mbps=min_free_mbps,
+            avoid_links=avoid_links,
+            avoid_cables=avoid_cables,
+        )
+    adjacency = usable_links(
         edges,
         metric,
         min_free_mbps=min_free_mbps,
         avoid_links=avoid_links,
         avoid_cables=avoid_cables,
     )
-    if start not in graph or end not in graph:
+    devices = cheapest_devices(adjacency, start, end)
+    if devices is None:
         return None
-    try:
-        devices = nx.shortest_path(graph, start, end, weight="weight")
-    except nx.NetworkXNoPath:
-        return None
-    return _route(graph, devices)
+    links = tuple(adjacency[here][there][1] for here, there in pairwise(devices))
+    return Route(tuple(devices), links)
 
 
 def candidate_routes(

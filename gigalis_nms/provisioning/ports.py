@@ -348,21 +348,21 @@ def _vlan_ports_of(session: Session, operator_id: int, interface_ids: list[int])
     them ``operator_id``'s: such a port is that operator's hand-off in fact, though its
     description does not say so, and its next VLAN-based circuits share it rather than each
     taking a port of their own."""
+    if not interface_ids:
+        return set()
     ends = sa.union_all(
-        sa.select(
-            CIRCUIT.c.a_interface_id.label("port"),
-            CIRCUIT.c.a_vlan.label("vlan"),
-            CIRCUIT.c.operator_id,
-        ).where(_in_service()),
-        sa.select(
-            CIRCUIT.c.z_interface_id.label("port"),
-            CIRCUIT.c.z_vlan.label("vlan"),
-            CIRCUIT.c.operator_id,
-        ).where(_in_service()),
+        *(
+            sa.select(port.label("port"), vlan.label("vlan"), CIRCUIT.c.operator_id).where(
+                _in_service(), port.in_(interface_ids)
+            )
+            for port, vlan in (
+                (CIRCUIT.c.a_interface_id, CIRCUIT.c.a_vlan),
+                (CIRCUIT.c.z_interface_id, CIRCUIT.c.z_vlan),
+            )
+        )
     ).subquery()
     query = (
         sa.select(ends.c.port)
-        .where(ends.c.port.in_(interface_ids))
         .group_by(ends.c.port)
         .having(
             sa.func.min(ends.c.operator_id) == operator_id,
@@ -370,7 +370,7 @@ def _vlan_ports_of(session: Session, operator_id: int, interface_ids: list[int])
             sa.func.count(ends.c.vlan) == sa.func.count(),  # no port-based end there
         )
     )
-    return set(execute_core(session, query).scalars()) if interface_ids else set()
+    return set(execute_core(session, query).scalars())
 
 
 def _operator_codes(session: Session) -> frozenset[str]:
