@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -138,11 +138,23 @@ def load_in_subprocess(database_url: str, folder: Path) -> LoadFigures:
 # --- the API ------------------------------------------------------------------------------
 
 
-def bench_token(database_url: str, secret_key: str) -> str:
+def bench_token(
+    database_url: str,
+    secret_key: str,
+    *,
+    role: Role = Role.NOC,
+    organisation_id: int | None = None,
+) -> str:
     engine = make_engine(database_url)
     try:
         with session_scope(engine, actor="bench") as session:
-            _, plain = create_token(session, name="bench", role=Role.NOC, secret_key=secret_key)
+            _, plain = create_token(
+                session,
+                name="bench",
+                role=role,
+                organisation_id=organisation_id,
+                secret_key=secret_key,
+            )
     finally:
         engine.dispose()
     return plain
@@ -161,8 +173,14 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path) -> Non
 
 
 @contextmanager
-def api_server(database_url: str, secret_key: str, workdir: Path) -> Iterator[str]:
-    """uvicorn serving the API on a free loopback port; its base URL for the block."""
+def api_server(
+    database_url: str,
+    secret_key: str,
+    workdir: Path,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """uvicorn serving the API on a free loopback port; its base URL for the block.
+    ``settings`` are more ``GIGALIS_*`` variables for the server."""
     port = free_port()
     log = workdir / "api-server.log"
     environment = {
@@ -170,6 +188,7 @@ def api_server(database_url: str, secret_key: str, workdir: Path) -> Iterator[st
         "GIGALIS_DATABASE_URL": database_url,
         "GIGALIS_SECRET_KEY": secret_key,
         "GIGALIS_ENVIRONMENT": "test",
+        **(settings or {}),
     }
     with log.open("wb") as output:
         server = subprocess.Popen(
