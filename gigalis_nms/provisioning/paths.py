@@ -271,34 +271,6 @@ def backbone_graph(
     return graph
 
 
-def cheapest_devices(adjacency: Adjacency, start: str, end: str) -> list[str] | None:
-    """The routers of the cheapest path (Dijkstra; among equal costs, the one reaching
-    routers of lower name first), or None when ``end`` cannot be reached."""
-    cost = {start: 0}
-    previous: dict[str, str] = {}
-    queue = [(0, start)]
-    settled: set[str] = set()
-    while queue:
-        reached, router = heappop(queue)
-        if router in settled:
-            continue
-        if router == end:
-            break
-        settled.add(router)
-        for neighbour, (weight, _link) in adjacency.get(router, {}).items():
-            through = reached + weight
-            if neighbour not in cost or through < cost[neighbour]:
-                cost[neighbour] = through
-                previous[neighbour] = router
-                heappush(queue, (through, neighbour))
-    if end not in cost:
-        return None
-    devices = [end]
-    while devices[-1] != start:
-        devices.append(previous[devices[-1]])
-    return devices[::-1]
-
-
 def _route(graph: nx.Graph, devices: list[str]) -> Route:
     links = tuple(graph.edges[here, there]["edge"] for here, there in pairwise(devices))
     return Route(tuple(devices), links)
@@ -319,28 +291,18 @@ def shortest_route(
     when there is none."""
     if start == end:
         return Route((start,))
-    if isinstance(edges, IndexedEdges):
-        return _indexed_route(
-            edges,
-            start,
-            end,
-            metric,
-            min_free_mbps=min_free_mbps,
-            avoid_links=avoid_links,
-            avoid_cables=avoid_cables,
-        )
-    adjacency = usable_links(
+    if not isinstance(edges, IndexedEdges):
+        listed = list(edges)
+        edges = IndexedEdges(listed, BackboneShape(listed))
+    return _indexed_route(
         edges,
+        start,
+        end,
         metric,
         min_free_mbps=min_free_mbps,
         avoid_links=avoid_links,
         avoid_cables=avoid_cables,
     )
-    devices = cheapest_devices(adjacency, start, end)
-    if devices is None:
-        return None
-    links = tuple(adjacency[here][there][1] for here, there in pairwise(devices))
-    return Route(tuple(devices), links)
 
 
 def candidate_routes(
