@@ -144,6 +144,32 @@ def test_concurrent_posts_with_one_key_over_http(order_api: Api, engine: Engine)
     assert row_counts(engine)["ProductOrder"] == 1
 
 
+def test_twenty_concurrent_posts_for_room_for_five_over_http(
+    order_api: Api, engine: Engine, network: Network
+) -> None:
+    """The acceptance case through the API: 20 operators' POSTs at once for a link with room
+    for five 100 Mb/s E-Lines; five orders, fifteen 409s naming the link, nothing more held."""
+    barrier = threading.Barrier(20)
+    answers: list[httpx.Response] = []
+
+    def post(number: int) -> None:
+        barrier.wait()
+        answers.append(post_order(order_api, "operator_a", order_body(), key=f"race-{number}"))
+
+    threads = [threading.Thread(target=post, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] * 5 + [409] * 15
+    for refused in (answer for answer in answers if answer.status_code == 409):
+        assert "link BL-NTE1-ANG1 has only" in refused.json()["error"]["message"]
+    assert held_mbps(engine, network.link) == (500, 500)
+    assert row_counts(engine)["ProductOrder"] == 5
+
+
 def test_no_room_answers_409_naming_the_link(order_api: Api, engine: Engine) -> None:
     six = order_body(*(item(number=str(n)) for n in range(6)))
     counts = row_counts(engine)
