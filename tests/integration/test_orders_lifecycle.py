@@ -183,7 +183,9 @@ def event_payloads(engine: Engine) -> list[str]:
 
 
 def show_order(order_id: int, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(console, "width", 1000)  # one line per message, whatever its length
+    # rich's own field, not the width property: restoring the property would fix the
+    # console at the width it had, and later tests would lose their COLUMNS.
+    monkeypatch.setattr(console, "_width", 1000)
     monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
     monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
     get_settings.cache_clear()

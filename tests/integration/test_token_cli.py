@@ -24,7 +24,9 @@ from tests.integration.conftest import TEST_SECRET_KEY
 
 @pytest.fixture
 def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setattr(console, "width", 200)  # rich fixed its width when it was made
+    # rich's own field, not the width property: restoring the property would fix the
+    # console at the width it had, and later tests would lose their COLUMNS.
+    monkeypatch.setattr(console, "_width", 200)
     monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
     monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
     get_settings.cache_clear()

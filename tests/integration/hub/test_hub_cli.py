@@ -29,7 +29,9 @@ from tests.integration.hub.support import (
 
 @pytest.fixture
 def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setattr(console, "width", 250)  # rich fixed its width when it was made
+    # rich's own field, not the width property: restoring the property would fix the
+    # console at the width it had, and later tests would lose their COLUMNS.
+    monkeypatch.setattr(console, "_width", 250)
     monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
     monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
     get_settings.cache_clear()
