@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from gigalis_nms import __version__
@@ -19,6 +20,7 @@ from gigalis_nms.api import (
     health,
     holdings,
     hub,
+    metrics,
     ordering,
     provisioning,
     qualification,
@@ -27,7 +29,9 @@ from gigalis_nms.api import (
 from gigalis_nms.api.errors import install_error_handlers
 from gigalis_nms.api.inventory import RESOURCES, add_resource_routes
 from gigalis_nms.api.wellformed import refuse_malformed_input
+from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.db import make_engine
+from gigalis_nms.monitoring.exporter import GigalisCollector
 from gigalis_nms.settings import Settings
 
 DESCRIPTION = """\
@@ -111,9 +115,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = database
     install_error_handlers(app)
+    app.state.metrics = metrics_registry(settings, database)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     include_v1(app)
     # TMF APIs have their own root, not /api/v1.
     for tmf in (catalogue.router, qualification.router, ordering.router, hub.router):
         app.include_router(tmf)
     return app
+
+
+def metrics_registry(settings: Settings, engine: Engine) -> CollectorRegistry:
+    """The app's own registry (not the process-wide default): each app reads its own
+    database, and tests build several apps in one process."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GigalisCollector(engine, cached_catalogue(catalogue_path(settings))))
+    return registry

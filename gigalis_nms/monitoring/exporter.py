@@ -1,0 +1,180 @@
+"""What `gigalis serve` exports to Prometheus at ``/metrics``: a custom collector that reads
+the database at each scrape and builds fresh metric families, so that every process
+serving the API answers the same and nothing is kept between scrapes.
+
+Names carry one prefix, base units (bits per second, not Mb/s) and 0–1 ratios. A circuit
+has one ``gigalis_circuit_info`` series whose labels describe it (operator, service,
+offer, SLA class, status); other per-circuit series, when the poller comes, will carry the
+``circuit`` label only, to be joined on the info series. Counts by state are small, bounded
+families.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from gigalis_nms.catalogue.models import Catalogue
+from gigalis_nms.db import session_scope
+from gigalis_nms.db.listing import execute_core
+from gigalis_nms.db.types import table_of
+from gigalis_nms.inventory.enums import CircuitStatus, LifecycleStatus
+from gigalis_nms.inventory.tables import CIRCUIT, LINK, ORGANISATION
+from gigalis_nms.ordering.models import (
+    DeliveryState,
+    EventDelivery,
+    ItemAction,
+    OrderState,
+    ProductOrder,
+    ProductOrderItem,
+)
+from gigalis_nms.provisioning.models import JobState, ProvisioningJob
+
+PREFIX = "gigalis"
+BITS_PER_MEGABIT = 1_000_000
+
+
+class GigalisCollector(Collector):
+    """Reads the inventory, orders, jobs and notifications at each scrape."""
+
+    def __init__(self, engine: Engine, catalogue: Catalogue) -> None:
+        self._engine = engine
+        self._sla_of_offer = {offer.id: offer.sla_class for offer in catalogue.offers}
+
+    def collect(self) -> Iterator[Any]:
+        started = time.perf_counter()
+        with session_scope(self._engine, read_only=True) as session:
+            yield from _links(session)
+            yield from _circuits(session, self._sla_of_offer)
+            yield _counted(
+                session,
+                table_of(ProvisioningJob).c.state,
+                JobState,
+                name="provisioning_jobs",
+                documentation="Provisioning jobs by state.",
+            )
+            yield _counted(
+                session,
+                table_of(ProductOrder).c.state,
+                OrderState,
+                name="product_orders",
+                documentation="Product orders by state.",
+            )
+            yield _counted(
+                session,
+                table_of(EventDelivery).c.state,
+                DeliveryState,
+                name="notification_deliveries",
+                documentation="Notifications to operators' callbacks by state.",
+            )
+        duration = GaugeMetricFamily(
+            f"{PREFIX}_exporter_scrape_duration_seconds",
+            "How long this scrape took to read the database.",
+        )
+        duration.add_metric([], time.perf_counter() - started)
+        yield duration
+
+
+def _links(session: Any) -> Iterator[GaugeMetricFamily]:
+    capacity = GaugeMetricFamily(
+        f"{PREFIX}_backbone_link_capacity_bits_per_second",
+        "Capacity of each active backbone link.",
+        labels=["link"],
+    )
+    held = GaugeMetricFamily(
+        f"{PREFIX}_backbone_link_held_bits_per_second",
+        "Bandwidth held by circuits on each active backbone link.",
+        labels=["link"],
+    )
+    held_ratio = GaugeMetricFamily(
+        f"{PREFIX}_backbone_link_held_ratio",
+        "Held over capacity, 0 to 1, of each active backbone link.",
+        labels=["link"],
+    )
+    query = sa.select(LINK.c.code, LINK.c.capacity_mbps, LINK.c.held_mbps).where(
+        LINK.c.status == LifecycleStatus.ACTIVE
+    )
+    for row in execute_core(session, query.order_by(LINK.c.code)):
+        capacity.add_metric([row.code], row.capacity_mbps * BITS_PER_MEGABIT)
+        held.add_metric([row.code], row.held_mbps * BITS_PER_MEGABIT)
+        held_ratio.add_metric([row.code], row.held_mbps / row.capacity_mbps)
+    yield from (capacity, held, held_ratio)
+
+
+def _circuits(session: Any, sla_of_offer: dict[str, str]) -> Iterator[Any]:
+    """One info series per circuit in service, and the count of circuits by status."""
+    info = InfoMetricFamily(
+        f"{PREFIX}_circuit",
+        "What each circuit in service is: operator, service, offer, SLA class, status.",
+        labels=["circuit"],
+    )
+    offers = _ordered_offers(session)
+    query = (
+        sa.select(
+            CIRCUIT.c.id,
+            CIRCUIT.c.ref,
+            CIRCUIT.c.service_type,
+            CIRCUIT.c.status,
+            CIRCUIT.c.bandwidth_mbps,
+            ORGANISATION.c.name.label("operator"),
+        )
+        .join(ORGANISATION, ORGANISATION.c.id == CIRCUIT.c.operator_id)
+        .where(CIRCUIT.c.status != CircuitStatus.TERMINATED)
+        .order_by(CIRCUIT.c.ref)
+    )
+    for row in execute_core(session, query):
+        offer = offers.get(row.id, "")
+        info.add_metric(
+            [row.ref],
+            {
+                "operator": row.operator,
+                "service": str(row.service_type),
+                "offer": offer,
+                "sla_class": sla_of_offer.get(offer, ""),
+                "status": str(row.status),
+            },
+        )
+    yield info
+
+    yield _counted(
+        session,
+        CIRCUIT.c.status,
+        CircuitStatus,
+        name="circuits",
+        documentation="Circuits by status.",
+    )
+
+
+def _ordered_offers(session: Any) -> dict[int, str]:
+    """The offer each circuit was last ordered or modified under, by circuit id; circuits of
+    the inventory files were never ordered and have none."""
+    items = table_of(ProductOrderItem)
+    query = (
+        sa.select(items.c.circuit_id, items.c.offering_id)
+        .where(
+            items.c.circuit_id.is_not(None),
+            items.c.offering_id.is_not(None),
+            items.c.action.in_([ItemAction.ADD, ItemAction.MODIFY]),
+        )
+        .order_by(items.c.id)
+    )
+    return {row.circuit_id: row.offering_id for row in execute_core(session, query)}
+
+
+def _counted(
+    session: Any, state: sa.Column[Any], states: type[StrEnum], *, name: str, documentation: str
+) -> GaugeMetricFamily:
+    """How many rows are in each state, every state listed (a zero is a value too)."""
+    family = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=["state"])
+    query = sa.select(state.label("state"), sa.func.count().label("rows")).group_by(state)
+    counts = {str(row.state): row.rows for row in execute_core(session, query)}
+    for value in states:
+        family.add_metric([value.value], counts.get(value.value, 0))
+    return family
