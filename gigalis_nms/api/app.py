@@ -76,7 +76,7 @@ TAGS = [
         "description": "Product orders (TMF622), their cancellation, and notifications to "
         "the operator's callback (hub); operators see only their own.",
     },
-    {"name": "service", "description": "Health of the service itself."},
+    {"name": "service", "description": "Health of the service itself, and its metrics."},
 ]
 
 
