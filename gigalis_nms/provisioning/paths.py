@@ -144,7 +144,7 @@ class BackboneShape:
 
 def _link_index(edges: Iterable[BackboneEdge], metric: PathMetric) -> LinkIndex:
     pairs: dict[str, dict[str, list[tuple[int, str, BackboneEdge]]]] = {}
-    for edge in edges:
+    for edge in sorted(edges, key=attrgetter("code")):  # the same order whatever was read
         a, z = edge.a_device, edge.z_device
         if a == z:  # a link looping on one router carries nothing
             continue
@@ -160,15 +160,42 @@ def _link_index(edges: Iterable[BackboneEdge], metric: PathMetric) -> LinkIndex:
     }
 
 
+@dataclass(frozen=True)
+class LinkFilter:
+    """Which links a path may take: enough free bandwidth, none of some links or cables."""
+
+    min_free_mbps: int = 0
+    avoid_links: frozenset[str] = frozenset()
+    avoid_cables: frozenset[str] = frozenset()
+
+    def cheapest(
+        self, links: tuple[tuple[int, BackboneEdge], ...], free: dict[int, int]
+    ) -> tuple[int, BackboneEdge] | None:
+        """The first usable of ``links`` (cheapest first), with its weight; None if none is."""
+        for weight, edge in links:
+            if free[edge.link_id] < self.min_free_mbps:
+                continue
+            if self.avoid_links and edge.code in self.avoid_links:
+                continue
+            if self.avoid_cables and edge.cables & self.avoid_cables:
+                continue
+            return weight, edge
+        return None
+
+
+def _indexed(edges: Iterable[BackboneEdge]) -> IndexedEdges:
+    if isinstance(edges, IndexedEdges):
+        return edges
+    listed = list(edges)
+    return IndexedEdges(listed, BackboneShape(listed))
+
+
 def _indexed_route(
     edges: IndexedEdges,
     start: str,
     end: str,
     metric: PathMetric,
-    *,
-    min_free_mbps: int,
-    avoid_links: frozenset[str],
-    avoid_cables: frozenset[str],
+    usable: LinkFilter,
 ) -> Route | None:
     """Dijkstra over the index: at each router, the cheapest usable link to each neighbour."""
     index, free = edges.shape.index(metric), edges.free
@@ -184,19 +211,14 @@ def _indexed_route(
             break
         settled.add(router)
         for neighbour, links in index.get(router, {}).items():
-            for weight, edge in links:
-                if free[edge.link_id] < min_free_mbps:
-                    continue
-                if avoid_links and edge.code in avoid_links:
-                    continue
-                if avoid_cables and edge.cables & avoid_cables:
-                    continue
-                through = reached + weight
-                if neighbour not in cost or through < cost[neighbour]:
-                    cost[neighbour] = through
-                    via[neighbour] = (router, edge)
-                    heappush(queue, (through, neighbour))
-                break  # the cheapest usable link to this neighbour
+            link = usable.cheapest(links, free)
+            if link is None:
+                continue
+            through = reached + link[0]
+            if neighbour not in cost or through < cost[neighbour]:
+                cost[neighbour] = through
+                via[neighbour] = (router, link[1])
+                heappush(queue, (through, neighbour))
     if end not in cost:
         return None
     devices: list[str] = [end]
@@ -208,43 +230,6 @@ def _indexed_route(
     return Route(tuple(reversed(devices)), tuple(reversed(path)))
 
 
-Adjacency = dict[str, dict[str, tuple[int, BackboneEdge]]]  # router -> router -> (weight, link)
-
-
-def usable_links(
-    edges: Iterable[BackboneEdge],
-    metric: PathMetric,
-    *,
-    min_free_mbps: int = 0,
-    avoid_links: frozenset[str] = frozenset(),
-    avoid_cables: frozenset[str] = frozenset(),
-) -> Adjacency:
-    """Routers joined by the cheapest usable link between each pair (the lowest code among
-    equals, so that a path never depends on the order links were read in), both ways."""
-    # Written for speed: it runs several times per design or qualification over every link
-    # of the backbone (5,000 on the synthetic network of bench/ordering.py).
-    by_igp = metric is PathMetric.IGP
-    adjacency: Adjacency = {}
-    for edge in sorted(edges, key=attrgetter("code")):
-        a, z = edge.a_device, edge.z_device
-        if edge.free_mbps < min_free_mbps or a == z:  # a link looping on one router: nothing
-            continue
-        if avoid_links and edge.code in avoid_links:
-            continue
-        if avoid_cables and edge.cables & avoid_cables:
-            continue
-        # BackboneEdge.weight, inlined: two method calls per link were most of the time.
-        if by_igp:
-            weight = edge.igp_metric * TIE_BREAK_SCALE + edge.length_m
-        else:
-            weight = edge.length_m * TIE_BREAK_SCALE + edge.igp_metric
-        current = adjacency.get(a, {}).get(z)
-        if current is None or weight < current[0]:
-            adjacency.setdefault(a, {})[z] = (weight, edge)
-            adjacency.setdefault(z, {})[a] = (weight, edge)
-    return adjacency
-
-
 def backbone_graph(
     edges: Iterable[BackboneEdge],
     metric: PathMetric,
@@ -253,21 +238,17 @@ def backbone_graph(
     avoid_links: frozenset[str] = frozenset(),
     avoid_cables: frozenset[str] = frozenset(),
 ) -> nx.Graph:
-    """The usable links as a networkx graph, for the algorithms it has (k shortest paths)."""
-    adjacency = usable_links(
-        edges,
-        metric,
-        min_free_mbps=min_free_mbps,
-        avoid_links=avoid_links,
-        avoid_cables=avoid_cables,
-    )
+    """Routers joined by the cheapest usable link between each pair (the lowest code among
+    equals), as a networkx graph, for the algorithms it has (k shortest paths)."""
+    indexed = _indexed(edges)
+    usable = LinkFilter(min_free_mbps, avoid_links, avoid_cables)
     graph = nx.Graph()
-    graph.add_edges_from(
-        (a, z, {"weight": weight, "edge": edge})
-        for a, links in adjacency.items()
-        for z, (weight, edge) in links.items()
-        if a < z
-    )
+    for router, neighbours in indexed.shape.index(metric).items():
+        for neighbour, links in neighbours.items():
+            link = usable.cheapest(links, indexed.free) if router < neighbour else None
+            if link is not None:
+                edge = indexed.current(link[1].link_id)
+                graph.add_edge(router, neighbour, weight=link[0], edge=edge)
     return graph
 
 
@@ -291,18 +272,8 @@ def shortest_route(
     when there is none."""
     if start == end:
         return Route((start,))
-    if not isinstance(edges, IndexedEdges):
-        listed = list(edges)
-        edges = IndexedEdges(listed, BackboneShape(listed))
-    return _indexed_route(
-        edges,
-        start,
-        end,
-        metric,
-        min_free_mbps=min_free_mbps,
-        avoid_links=avoid_links,
-        avoid_cables=avoid_cables,
-    )
+    usable = LinkFilter(min_free_mbps, avoid_links, avoid_cables)
+    return _indexed_route(_indexed(edges), start, end, metric, usable)
 
 
 def candidate_routes(
@@ -357,7 +328,7 @@ def protected_pair(
     """A working path and a protection path sharing no cable and no link: the cheapest
     working path of the first ``candidates`` that has such a partner, with its cheapest
     partner; None when none of them has one."""
-    edges = list(edges)
+    edges = _indexed(edges)  # indexed once for every candidate and its partner
     for working in islice(candidate_routes(edges, start, end, metric, min_free_mbps), candidates):
         protect = diverse_route(edges, working, metric, min_free_mbps=min_free_mbps)
         if protect is not None:
