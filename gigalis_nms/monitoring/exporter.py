@@ -122,7 +122,6 @@ def _circuits(session: Any, sla_of_offer: dict[str, str]) -> Iterator[Any]:
             CIRCUIT.c.ref,
             CIRCUIT.c.service_type,
             CIRCUIT.c.status,
-            CIRCUIT.c.bandwidth_mbps,
             ORGANISATION.c.name.label("operator"),
         )
         .join(ORGANISATION, ORGANISATION.c.id == CIRCUIT.c.operator_id)

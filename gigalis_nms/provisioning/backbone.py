@@ -153,15 +153,22 @@ def topology_version(session: Session) -> tuple[Any, ...]:
     row count and the last change of the tables the shape is read from. The held bandwidth
     is not in it: triggers change it without touching ``updated_at``, and it is read fresh.
     """
-    tables = (LINK, DEVICE, CABLE)
-    parts = [sa.select(sa.func.count(), sa.func.max(table.c.updated_at)) for table in tables]
-    # Strands held by links have no timestamp: their count and highest id say a change.
-    parts.append(
-        sa.select(sa.func.count(), sa.func.max(STRAND_HOLDING.c.id)).where(
-            STRAND_HOLDING.c.backbone_link_id.is_not(None)
+    held_strands = STRAND_HOLDING.c.backbone_link_id.is_not(None)
+    marks = [
+        aggregate
+        for table in (LINK, DEVICE, CABLE)
+        for aggregate in (
+            sa.select(sa.func.count()).select_from(table),
+            sa.select(sa.func.max(table.c.updated_at)),
         )
-    )
-    return tuple(tuple(execute_core(session, part).one()) for part in parts)
+    ]
+    # Strands held by links have no timestamp: their count and highest id say a change.
+    marks += [
+        sa.select(sa.func.count()).where(held_strands),
+        sa.select(sa.func.max(STRAND_HOLDING.c.id)).where(held_strands),
+    ]
+    query = sa.select(*(mark.scalar_subquery() for mark in marks))  # one round trip
+    return tuple(execute_core(session, query).one())
 
 
 class TopologyCache:
@@ -191,10 +198,6 @@ class TopologyCache:
         with self._lock:  # keep the latest objects, so that the next call reuses them
             self._entries[key] = (version, tuple(edges), entry[2])
         return IndexedEdges(edges, entry[2])
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 def _with_free_bandwidth(session: Session, shape: tuple[BackboneEdge, ...]) -> list[BackboneEdge]:
