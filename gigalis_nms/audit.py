@@ -48,6 +48,18 @@ UNAUDITED_TABLES = frozenset(
         "order_event",
         "event_delivery",
         "circuit_ref_counter",  # a number taken with each new circuit, audited with it
+        # The poller's readings and what it derives from them, rewritten at every round:
+        # ``monitoring_event`` is their history. Incidents and maintenance windows, which
+        # people change, are audited.
+        "poller_status",
+        "device_poll",
+        "interface_observation",
+        "neighbour_observation",
+        "link_state",
+        "circuit_state",
+        "monitoring_event",
+        "incident_circuit",
+        "sla_result",  # computed from the incidents; recomputed until billed
     }
 )
 # Columns whose values must never reach the log in clear.

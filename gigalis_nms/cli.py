@@ -14,6 +14,8 @@ from gigalis_nms.db import migrate
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
 from gigalis_nms.lab.cli import app as lab_app
+from gigalis_nms.monitoring.incident_cli import incident_app, maintenance_app
+from gigalis_nms.monitoring.sla_cli import app as sla_app
 from gigalis_nms.ordering.cli import app as order_app
 from gigalis_nms.ordering.hub_cli import app as hub_app
 from gigalis_nms.provisioning.circuit_cli import circuit_app, job_app
@@ -31,11 +33,14 @@ app.add_typer(circuit_app, name="circuit")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(hub_app, name="hub")
+app.add_typer(incident_app, name="incident")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(order_app, name="order")
 app.add_typer(provision_app, name="provision")
+app.add_typer(sla_app, name="sla")
 app.add_typer(token_app, name="token")
 
 
@@ -82,6 +87,21 @@ def serve(
 
     current = settings()
     run_service(current, host=host or current.host, port=port or current.port, load=load)
+
+
+@app.command()
+@reports_errors
+def worker(
+    jobs: bool = typer.Option(True, help="run queued provisioning jobs"),
+    orders: bool = typer.Option(
+        True, help="carry accepted orders out and deliver their notifications"
+    ),
+    poller: bool = typer.Option(True, help="poll the routers and follow circuits' state"),
+) -> None:
+    """Run the background work of `gigalis serve` in a process of its own, until stopped."""
+    from gigalis_nms.service import run_worker  # noqa: PLC0415 - as for serve
+
+    run_worker(settings(), jobs=jobs, orders=orders, poller=poller)
 
 
 def main() -> None:

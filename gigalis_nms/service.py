@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
+import threading
 
 import sqlalchemy as sa
 import uvicorn
@@ -16,12 +18,15 @@ from sqlalchemy.engine import Engine
 
 from gigalis_nms.auth.models import ApiToken, Role
 from gigalis_nms.auth.service import create_token
+from gigalis_nms.background import PollingThread
 from gigalis_nms.catalogue.loader import catalogue_path, load_catalogue
 from gigalis_nms.console import configure_logging, connect_and_migrate, console, engine_for
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import Site
+from gigalis_nms.monitoring.poller import Poller
 from gigalis_nms.ordering.delivery import EventDispatcher
 from gigalis_nms.ordering.worker import OrderWorker
 from gigalis_nms.provisioning.access import access_from_settings
@@ -91,6 +96,8 @@ def serve_api(settings: Settings, engine: Engine, *, host: str, port: int) -> No
     worker = start_job_worker(settings, engine) if settings.job_worker else None
     app.state.job_worker = worker
     background = start_order_work(settings, engine, worker) if settings.order_worker else []
+    if settings.poller:
+        background.append(("poller", start_poller(settings, engine)))
     for name, thread in background:
         setattr(app.state, name, thread)
     # Everything built so far (the app, the models, the loaded modules) lives as long as the
@@ -115,9 +122,18 @@ def start_job_worker(settings: Settings, engine: Engine) -> JobWorker:
     return worker
 
 
+def start_poller(settings: Settings, engine: Engine) -> Poller:
+    """The poller, as a thread of this process: routers read, circuits followed, incidents
+    opened and closed every ``GIGALIS_POLL_SECONDS``."""
+    poller = Poller(engine, settings)
+    poller.start()
+    log.info("routers polled here every %s s", settings.poll_seconds)
+    return poller
+
+
 def start_order_work(
     settings: Settings, engine: Engine, job_worker: JobWorker | None
-) -> list[tuple[str, OrderWorker | EventDispatcher]]:
+) -> list[tuple[str, PollingThread]]:
     """The order worker (jobs of accepted orders, expired holds, temporary capacity) and the
     notification dispatcher, as threads of the API process. The order worker wakes the job
     worker when it queued jobs, so that they start without waiting for its poll."""
@@ -128,3 +144,34 @@ def start_order_work(
     dispatcher.start()
     log.info("orders are carried out and notifications delivered here")
     return [("order_worker", orders), ("event_dispatcher", dispatcher)]
+
+
+def run_worker(settings: Settings, *, jobs: bool, orders: bool, poller: bool) -> None:
+    """`gigalis worker`: the background work of `gigalis serve` in a process of its own, for
+    a deployment where the API runs with GIGALIS_JOB_WORKER, GIGALIS_ORDER_WORKER and
+    GIGALIS_POLLER off. Runs until interrupted (Ctrl-C or SIGTERM), then lets the rounds
+    under way finish."""
+    configure_logging(settings.log_level)
+    engine = engine_for(settings)
+    connect_and_migrate(engine)
+    threads: list[PollingThread] = []
+    job_worker = start_job_worker(settings, engine) if jobs else None
+    if job_worker is not None:
+        threads.append(job_worker)
+    if orders:
+        threads += [thread for _, thread in start_order_work(settings, engine, job_worker)]
+    if poller:
+        threads.append(start_poller(settings, engine))
+    if not threads:
+        raise InvalidInput.of("worker", "nothing to run: every kind of work is turned off")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"worker running: {', '.join(type(thread).__name__ for thread in threads)}")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for thread in reversed(threads):
+            thread.stop(timeout=30)
+        engine.dispose()

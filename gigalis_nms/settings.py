@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     order_poll_seconds: float = Field(
         2.0, gt=0, le=3600, description="how often the order worker looks for work"
     )
+    poller: bool = Field(
+        True,
+        description="inside `gigalis serve`: poll the routers (interfaces, IS-IS, BGP), follow "
+        "circuits' state and open and close incidents",
+    )
+    poll_seconds: float = Field(
+        60.0, ge=1, le=3600, description="how often the poller reads every router"
+    )
+    poll_timeout_seconds: int = Field(
+        10,
+        ge=1,
+        le=300,
+        description="how long the poller waits for one router before counting it silent",
+    )
     qualification_hold_minutes: int = Field(
         120, ge=1, le=7 * 24 * 60, description="how long a qualification holds capacity"
     )

@@ -20,10 +20,12 @@ from gigalis_nms.api import (
     health,
     holdings,
     hub,
+    incidents,
     metrics,
     ordering,
     provisioning,
     qualification,
+    sla,
     strands,
 )
 from gigalis_nms.api.errors import install_error_handlers
@@ -76,6 +78,16 @@ TAGS = [
         "description": "Product orders (TMF622), their cancellation, and notifications to "
         "the operator's callback (hub); operators see only their own.",
     },
+    {
+        "name": "incidents",
+        "description": "Incidents with the outages they caused and their causes, and maintenance "
+        "windows with the circuits they affect; operators see only their own circuits.",
+    },
+    {
+        "name": "sla",
+        "description": "Monthly SLA per circuit, operator and offer, and results stored for "
+        "billing; operators see only their own.",
+    },
     {"name": "service", "description": "Health of the service itself, and its metrics."},
 ]
 
@@ -89,6 +101,8 @@ def include_v1(app: FastAPI) -> None:
         add_resource_routes(inventory, resource)
     for router in (inventory, holdings.router, strands.router, provisioning.router, audit.router):
         app.include_router(router, prefix=V1)
+    app.include_router(incidents.router, prefix=V1)
+    app.include_router(sla.router, prefix=V1)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -129,5 +143,6 @@ def metrics_registry(settings: Settings, engine: Engine) -> CollectorRegistry:
     """The app's own registry (not the process-wide default): each app reads its own
     database, and tests build several apps in one process."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(GigalisCollector(engine, cached_catalogue(catalogue_path(settings))))
+    offers = cached_catalogue(catalogue_path(settings))
+    registry.register(GigalisCollector(engine, offers, poll_seconds=settings.poll_seconds))
     return registry

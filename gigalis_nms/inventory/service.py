@@ -323,7 +323,10 @@ def _blocking_references(session: Session, table: sa.Table, ids: Any) -> Counter
         keys = [key for key in referring.foreign_keys if key.column.table is table]
         cascading = [key for key in keys if (key.ondelete or "").upper() == "CASCADE"]
         for key in cascading:
-            children = sa.select(referring.c.id).where(key.parent.in_(ids))
+            # The children's own key: ``id`` mostly, the parent's id for one-to-one tables
+            # (a device's last poll, a circuit's state).
+            (child_key,) = referring.primary_key.columns
+            children = sa.select(child_key).where(key.parent.in_(ids))
             found += _blocking_references(session, referring, children)
         blocking = [key.parent.in_(ids) for key in keys if key not in cascading]
         if blocking:

@@ -24,16 +24,17 @@ from sqlalchemy.engine import Engine
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.listing import execute_core
-from gigalis_nms.db.types import table_of
+from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.inventory.enums import CircuitStatus, LifecycleStatus
 from gigalis_nms.inventory.tables import CIRCUIT, LINK, ORGANISATION
+from gigalis_nms.monitoring.monitored import monitoring_families
+from gigalis_nms.monitoring.report import ordered_offers
+from gigalis_nms.monitoring.sla import HOUR, SlaTerms
 from gigalis_nms.ordering.models import (
     DeliveryState,
     EventDelivery,
-    ItemAction,
     OrderState,
     ProductOrder,
-    ProductOrderItem,
 )
 from gigalis_nms.provisioning.models import JobState, ProvisioningJob
 
@@ -44,15 +45,28 @@ BITS_PER_MEGABIT = 1_000_000
 class GigalisCollector(Collector):
     """Reads the inventory, orders, jobs and notifications at each scrape."""
 
-    def __init__(self, engine: Engine, catalogue: Catalogue) -> None:
+    def __init__(self, engine: Engine, catalogue: Catalogue, *, poll_seconds: float = 60.0) -> None:
         self._engine = engine
+        self._poll_seconds = poll_seconds
         self._sla_of_offer = {offer.id: offer.sla_class for offer in catalogue.offers}
+        self._sla_classes = {sla.id: SlaTerms.of(sla) for sla in catalogue.sla_classes}
 
     def collect(self) -> Iterator[Any]:
         started = time.perf_counter()
+        now = utcnow()
         with session_scope(self._engine, read_only=True) as session:
+            offers = {
+                circuit: ordered.offer_id for circuit, ordered in ordered_offers(session).items()
+            }
             yield from _links(session)
-            yield from _circuits(session, self._sla_of_offer)
+            yield from _circuits(session, self._sla_of_offer, offers)
+            terms = {
+                circuit: self._sla_classes[self._sla_of_offer[offer]]
+                for circuit, offer in offers.items()
+                if offer in self._sla_of_offer
+            }
+            yield from monitoring_families(session, now, terms, poll_seconds=self._poll_seconds)
+            yield from _sla_classes(self._sla_classes)
             yield _counted(
                 session,
                 table_of(ProvisioningJob).c.state,
@@ -108,14 +122,13 @@ def _links(session: Any) -> Iterator[GaugeMetricFamily]:
     yield from (capacity, held, held_ratio)
 
 
-def _circuits(session: Any, sla_of_offer: dict[str, str]) -> Iterator[Any]:
+def _circuits(session: Any, sla_of_offer: dict[str, str], offers: dict[int, str]) -> Iterator[Any]:
     """One info series per circuit in service, and the count of circuits by status."""
     info = InfoMetricFamily(
         f"{PREFIX}_circuit",
         "What each circuit in service is: operator, service, offer, SLA class, status.",
         labels=["circuit"],
     )
-    offers = _ordered_offers(session)
     query = (
         sa.select(
             CIRCUIT.c.id,
@@ -151,20 +164,21 @@ def _circuits(session: Any, sla_of_offer: dict[str, str]) -> Iterator[Any]:
     )
 
 
-def _ordered_offers(session: Any) -> dict[int, str]:
-    """The offer each circuit was last ordered or modified under, by circuit id; circuits of
-    the inventory files were never ordered and have none."""
-    items = table_of(ProductOrderItem)
-    query = (
-        sa.select(items.c.circuit_id, items.c.offering_id)
-        .where(
-            items.c.circuit_id.is_not(None),
-            items.c.offering_id.is_not(None),
-            items.c.action.in_([ItemAction.ADD, ItemAction.MODIFY]),
-        )
-        .order_by(items.c.id)
+def _sla_classes(classes: dict[str, SlaTerms]) -> Iterator[GaugeMetricFamily]:
+    target = GaugeMetricFamily(
+        f"{PREFIX}_sla_class_availability_target_ratio",
+        "The monthly availability each SLA class promises, 0 to 1.",
+        labels=["sla_class"],
     )
-    return {row.circuit_id: row.offering_id for row in execute_core(session, query)}
+    gtr = GaugeMetricFamily(
+        f"{PREFIX}_sla_class_gtr_seconds",
+        "The guaranteed time to restore of each SLA class, in its service hours.",
+        labels=["sla_class"],
+    )
+    for sla_class, terms in sorted(classes.items()):
+        target.add_metric([sla_class], float(terms.availability_percent / 100))
+        gtr.add_metric([sla_class], terms.gtr_hours * HOUR)
+    yield from (target, gtr)
 
 
 def _counted(

@@ -207,3 +207,12 @@ def monthly_sla(
         penalty_percent=percent,
         penalty=penalty,
     )
+
+
+def time_down(outages: Iterable[Outage], start: datetime, end: datetime) -> tuple[float, float]:
+    """Seconds counted against availability and seconds excluded from it in [start, end):
+    the month to date that the exporter shows, by the same rules as :func:`monthly_sla`."""
+    outages = [_in_utc(outage) for outage in outages]
+    excluded = _clipped(outages, start, end, counted=False)
+    counted = without(_clipped(outages, start, end, counted=True), excluded)
+    return _seconds(counted), _seconds(excluded)

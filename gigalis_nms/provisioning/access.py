@@ -124,6 +124,7 @@ class InventoryAccess:
 
     database_url: str
     credentials_file: Path | None = None
+    timeout: int | None = None  # seconds; NAPALM's default (60) when None
 
     @property
     def target(self) -> str:
@@ -136,7 +137,7 @@ class InventoryAccess:
         }
         if self.credentials_file is not None:
             options["credentials_file"] = str(self.credentials_file)
-        return _init_nornir(options, len(hostnames))
+        return _init_nornir(options, len(hostnames), self.timeout)
 
     def base_configs(self, session: Session) -> BaseConfigs:
         return production_base_configs(session)

@@ -53,7 +53,8 @@ def make_transport(
     return SudoTransport(transport) if options.sudo else transport
 
 
-# The getters this driver implements; NAPALM's others raise NotImplementedError.
+# The NAPALM getters this driver implements; NAPALM's others raise NotImplementedError.
+# It has one getter more, ``get_isis_neighbors``, for the backbone's IGP.
 GETTERS = (
     "get_facts",
     "get_interfaces",
@@ -213,6 +214,12 @@ class FrrDriver(NetworkDriver):
     def get_lldp_neighbors(self) -> dict[str, list[models.LLDPNeighborDict]]:
         text = self.router.check(commands.lldp_neighbors(self.options.lldpd_socket))
         return self._parse("lldpcli", lambda: parsers.parse_lldp_neighbors(text))
+
+    def get_isis_neighbors(self) -> dict[str, list[parsers.IsisNeighbor]]:
+        """IS-IS adjacencies by local interface (an extra getter: NAPALM has none for IGPs;
+        Nornir's ``napalm_get`` calls it as the getter ``isis_neighbors``)."""
+        text = self.router.vtysh("show isis neighbor json")
+        return self._parse("IS-IS", lambda: parsers.parse_isis_neighbors(text))
 
     def get_config(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from napalm.base import helpers, models
 
@@ -305,6 +305,40 @@ def parse_lldp_neighbors(text: str) -> dict[str, list[models.LLDPNeighborDict]]:
             port = (interface.get("port") or [{}])[0]
             neighbors.setdefault(interface["name"], []).append(
                 {"hostname": _first_value(chassis.get("name")), "port": _remote_port(port)}
+            )
+    return neighbors
+
+
+class IsisNeighbor(TypedDict):
+    """One IS-IS adjacency as ``get_isis_neighbors`` reports it (NAPALM has no IS-IS getter:
+    this one follows the shape of its LLDP getter, neighbours by local interface)."""
+
+    system: str  # the neighbour's system name (its hostname on the Gigalis backbone)
+    level: int
+    state: str  # FRR's word: Up, Initializing, Down
+    is_up: bool
+
+
+def parse_isis_neighbors(text: str) -> dict[str, list[IsisNeighbor]]:
+    """``get_isis_neighbors`` from ``show isis neighbor json``: FRR lists one entry per IS-IS
+    circuit, those without an adjacency carrying no ``adj``; a router without IS-IS prints
+    nothing at all."""
+    if not text.strip():
+        return {}
+    document = load_json(text, "show isis neighbor json")
+    neighbors: dict[str, list[IsisNeighbor]] = {}
+    for area in document.get("areas", []):
+        for circuit in area.get("circuits", []):
+            if "adj" not in circuit:
+                continue
+            state = str(circuit.get("state", ""))
+            neighbors.setdefault(str(circuit["interface"]), []).append(
+                {
+                    "system": str(circuit["adj"]),
+                    "level": int(circuit.get("level", 0)),
+                    "state": state,
+                    "is_up": state.lower() == "up",
+                }
             )
     return neighbors
 

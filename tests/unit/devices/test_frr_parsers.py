@@ -266,3 +266,27 @@ MODULES = [
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0
+
+
+def test_isis_neighbors_by_interface() -> None:
+    # Recorded on a Gigalis lab router (FRR 8.4): five IS-IS circuits, two with an adjacency.
+    text = (RECORDED / "isis" / "nte1-cr1-show-isis-neighbor-json.txt").read_text()
+    assert parsers.parse_isis_neighbors(text) == {
+        "eth3": [{"system": "cho1-cr1", "level": 2, "state": "Up", "is_up": True}],
+        "eth4": [{"system": "nte1-cr2", "level": 2, "state": "Up", "is_up": True}],
+    }
+
+
+def test_isis_neighbors_without_isis_is_empty() -> None:
+    assert parsers.parse_isis_neighbors("") == {}
+    assert parsers.parse_isis_neighbors('{"areas": []}') == {}
+
+
+def test_isis_neighbors_not_up() -> None:
+    text = (
+        '{"areas":[{"area":"A","circuits":[{"circuit":0,"adj":"r2","interface":"eth1",'
+        '"level":2,"state":"Initializing"}]}]}'
+    )
+    assert parsers.parse_isis_neighbors(text) == {
+        "eth1": [{"system": "r2", "level": 2, "state": "Initializing", "is_up": False}]
+    }
