@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from gigalis_nms.api.catalogue import ServiceCatalogue
 from gigalis_nms.api.deps import (
     EVERYONE,
     WRITERS,
@@ -145,6 +146,7 @@ def reclassify_incident(
     body: ReclassifyRequest,
     session: DbSession,
     principal: CurrentPrincipal,
+    catalogue: ServiceCatalogue,
 ) -> IncidentView:
     """Give an incident its real cause, with a comment (audited). ``planned`` names the
     maintenance window that covers it; any other cause names none and clears it."""
@@ -154,6 +156,7 @@ def reclassify_incident(
         body.cause,
         body.comment,
         principal.actor,
+        catalogue=catalogue,
         maintenance_window_id=body.maintenance_window_id,
     )
     return incidents.view_incident(session, incident_id)

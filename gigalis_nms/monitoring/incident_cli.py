@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from gigalis_nms.auth.cli import find_organisation
-from gigalis_nms.console import console, database, reports_errors
+from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
+from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import cli_actor
@@ -171,7 +172,15 @@ def reclassify_command(
     """Give an incident its real cause (customer, force_majeure, planned, unplanned); the
     change is audited."""
     with database() as engine, session_scope(engine, actor=cli_actor()) as session:
-        reclassify(session, incident_id, cause, comment, cli_actor(), maintenance_window_id=window)
+        reclassify(
+            session,
+            incident_id,
+            cause,
+            comment,
+            cli_actor(),
+            catalogue=cached_catalogue(catalogue_path(settings())),
+            maintenance_window_id=window,
+        )
         view = view_incident(session, incident_id)
     print_incident(view)
 

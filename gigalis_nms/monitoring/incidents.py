@@ -20,14 +20,16 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db.listing import execute_core
 from gigalis_nms.db.types import fits_row_id, table_of, utcnow
 from gigalis_nms.errors import FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.tables import CIRCUIT, ORGANISATION
 from gigalis_nms.monitoring.maintenance import window_covers
 from gigalis_nms.monitoring.models import FailingKind, Incident, IncidentCircuit, MaintenanceWindow
+from gigalis_nms.monitoring.report import restate_stored
 from gigalis_nms.monitoring.sla import OutageCause
 
 logger = logging.getLogger(__name__)
@@ -87,11 +89,15 @@ def reclassify(
     comment: str,
     actor: str,
     *,
+    catalogue: Catalogue,
     maintenance_window_id: int | None = None,
     now: datetime | None = None,
 ) -> Incident:
     """Give the incident its real cause, with the reason in ``comment``. ``planned`` names
-    the maintenance window it happened in, which must cover it; any other cause names none."""
+    the maintenance window it happened in, which must cover it; any other cause names none.
+
+    Monthly SLA results already stored for its circuits, and not billed yet, are computed
+    again in the same transaction (``catalogue`` gives the circuits' SLA terms)."""
     incident = get_incident(session, incident_id)
     problems = _comment_problems(comment)
     problems += _window_problems(session, incident, cause, maintenance_window_id)
@@ -106,6 +112,10 @@ def reclassify(
     incident.classified_at = now or utcnow()
     session.add(incident)
     session.flush()
+    circuits = session.exec(
+        select(IncidentCircuit.circuit_id).where(IncidentCircuit.incident_id == incident.id)
+    ).all()
+    restate_stored(session, catalogue, set(circuits))
     logger.info("incident %s reclassified %s → %s by %s", incident_id, before, cause, actor)
     return incident
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -221,10 +221,12 @@ def month_report(
     month: int,
     *,
     operator_id: int | None = None,
+    circuit_ids: Collection[int] | None = None,
     now: datetime | None = None,
 ) -> MonthReport:
     """The SLA of every circuit in service in the Paris month ``year``-``month``, of one
-    operator's circuits only with ``operator_id``.
+    operator's circuits only with ``operator_id``, of those circuits only with
+    ``circuit_ids``.
 
     ``now`` (aware; the current time by default) inside the month makes the report
     provisional, computed up to it; a month that has not started is refused.
@@ -237,8 +239,11 @@ def month_report(
     period = _Period(year, month, start, end, min(end, now))
 
     circuits = _circuits_in_service(session, start, end, operator_id)
+    if circuit_ids is not None:
+        wanted = set(circuit_ids)
+        circuits = [row for row in circuits if row.id in wanted]
     ordered = ordered_offers(session)
-    outages = outages_between(session, start, period.until)
+    outages = outages_between(session, start, period.until, circuit_ids)
     contract_of = _contracts(catalogue)
 
     results = []
@@ -462,9 +467,12 @@ COMPARED = (
 )
 
 
-def store_month(session: Session, report: MonthReport) -> StoredCounts:
+def store_month(
+    session: Session, report: MonthReport, *, only_stored: bool = False
+) -> StoredCounts:
     """Store each circuit's result of a closed month for billing: new ones added, changed
     ones updated, billed ones never touched. Storing the same figures twice changes nothing.
+    ``only_stored`` updates results already stored and adds none (a restatement).
 
     Written in bulk (a month holds every circuit) and audited as the ORM would be.
     """
@@ -482,7 +490,8 @@ def store_month(session: Session, report: MonthReport) -> StoredCounts:
         values = result_values(report.month, circuit)
         before = existing.get(circuit.circuit_id)
         if before is None:
-            new.append({**values, "month": report.month, "computed_at": computed_at})
+            if not only_stored:
+                new.append({**values, "month": report.month, "computed_at": computed_at})
         elif before.billed_at is not None:
             kept += 1
         elif all(values[name] == getattr(before, name) for name in COMPARED):
@@ -569,6 +578,25 @@ def _audit(
 ) -> None:
     actor = session.info.get("actor", "system")
     session.execute(sa.insert(AuditEntry), audit_rows(actor, action, RESULT.name, changes))
+
+
+def restate_stored(
+    session: Session, catalogue: Catalogue, circuit_ids: Collection[int]
+) -> list[StoredCounts]:
+    """Compute again the stored, not yet billed, results of ``circuit_ids`` (an incident of
+    theirs was reclassified): every month they have such a result in. Billed months stay as
+    billed; a correction of those is billing's, by credit note."""
+    query = (
+        sa.select(RESULT.c.month)
+        .where(RESULT.c.circuit_id.in_(sorted(circuit_ids)), RESULT.c.billed_at.is_(None))
+        .distinct()
+        .order_by(RESULT.c.month)
+    )
+    restated = []
+    for month in list(execute_core(session, query).scalars()):
+        report = month_report(session, catalogue, *parse_month(month), circuit_ids=circuit_ids)
+        restated.append(store_month(session, report, only_stored=True))
+    return restated
 
 
 def stored_results(session: Session, month: str, operator_id: int | None = None) -> list[SlaResult]:

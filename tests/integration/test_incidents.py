@@ -10,23 +10,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from gigalis_nms import cli
 from gigalis_nms.audit import AuditEntry
+from gigalis_nms.catalogue.loader import load_catalogue
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import InvalidInput, NotFound
+from gigalis_nms.inventory.enums import CircuitStatus
+from gigalis_nms.inventory.models import Circuit
 from gigalis_nms.monitoring.incidents import (
     IncidentState,
     list_incidents,
     reclassify,
     view_incident,
 )
-from gigalis_nms.monitoring.models import FailingKind, Incident, SubjectKind
+from gigalis_nms.monitoring.models import FailingKind, Incident, SlaResult, SubjectKind
+from gigalis_nms.monitoring.report import month_report, store_month
 from gigalis_nms.monitoring.sla import OutageCause
+from tests.conftest import ROOT
 from tests.integration.test_maintenance import (
     NOC,
     OTHER,
@@ -42,6 +48,7 @@ from tests.integration.test_maintenance import (
 __all__ = ["runner"]  # the fixture, shared with the maintenance tests
 
 HOUR = timedelta(hours=1)
+CATALOGUE = load_catalogue(ROOT / "billing" / "catalogue.yaml")
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,8 @@ def audit_of(engine: Engine, incident_id: int) -> list[AuditEntry]:
 
 def reclassified(engine: Engine, incident_id: int, cause: OutageCause, **kwargs: Any) -> None:
     with session_scope(engine, actor=NOC) as session:
-        reclassify(session, incident_id, cause, kwargs.pop("comment", "checked"), NOC, **kwargs)
+        comment = kwargs.pop("comment", "checked")
+        reclassify(session, incident_id, cause, comment, NOC, catalogue=CATALOGUE, **kwargs)
 
 
 def refused(engine: Engine, incident_id: int, cause: OutageCause, **kwargs: Any) -> InvalidInput:
@@ -328,3 +336,43 @@ def test_times_are_read_back_in_utc(engine: Engine, incidents: Incidents) -> Non
         view = view_incident(session, incidents.link)
     assert view.opened_at == incidents.start + HOUR
     assert view.opened_at.tzinfo is UTC
+
+
+def test_reclassifying_restates_the_stored_month_but_never_a_billed_result(
+    engine: Engine,
+) -> None:
+    network = build_network(engine)
+    plain, other = network.circuits[PLAIN], network.circuits[OTHER]
+    with session_scope(engine, actor=NOC) as session:
+        # In service since the summer, so that October 2026 is theirs.
+        session.execute(
+            sa.update(Circuit)
+            .where(col(Circuit.id).in_([plain, other]))
+            .values(created_at=datetime(2026, 7, 1, tzinfo=UTC), status=CircuitStatus.ACTIVE)
+        )
+    down = datetime(2026, 10, 14, 8, 0, tzinfo=UTC)
+    incident_id = open_incident(
+        engine,
+        FailingKind.DEVICE,
+        network.devices["lry1-cr1"],
+        "router lry1-cr1",
+        opened_at=down,
+        closed_at=down + 2 * HOUR,
+        outages={plain: (down, down + 2 * HOUR), other: (down, down + 2 * HOUR)},
+    )
+    with session_scope(engine, actor=NOC) as session:
+        store_month(session, month_report(session, CATALOGUE, 2026, 10, circuit_ids=[plain, other]))
+        session.execute(
+            sa.update(SlaResult)
+            .where(SlaResult.circuit_id == other)
+            .values(billed_at=datetime(2026, 11, 5, tzinfo=UTC))
+        )
+
+    reclassified(engine, incident_id, OutageCause.CUSTOMER, comment="CPE unplugged on site")
+
+    with session_scope(engine, read_only=True) as session:
+        results = {
+            row.circuit_id: (row.downtime_seconds, row.excluded_seconds)
+            for row in session.exec(select(SlaResult).where(SlaResult.month == "2026-10"))
+        }
+    assert results == {plain: (0, 7200), other: (7200, 0)}
