@@ -251,7 +251,7 @@ def _poller(
     last = {
         "duration_seconds": ("How long the last round took.", status.last_round_seconds or 0.0),
         "timestamp_seconds": (
-            "When the last round started, in seconds since the epoch.",
+            "When the last round's readings were complete, in seconds since the epoch.",
             status.last_round_started_at.timestamp(),
         ),
         "failed_devices": (

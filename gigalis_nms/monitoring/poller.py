@@ -69,11 +69,13 @@ def poll_once(engine: Engine, access: Access, *, now: datetime | None = None) ->
         problems = login_problems(access.credentials_file)
         if problems:
             raise NotPolling(problems)
-    now = now or utcnow()
     started = time.perf_counter()
     hostnames = polled_hostnames(engine, access)
     readings = collect.poll(access.nornir(hostnames), port_names(access)) if hostnames else {}
     seconds = time.perf_counter() - started
+    # Changes are dated when the readings are complete: never before they happened (a
+    # link cut while the round was under way), at most one round after.
+    now = now or utcnow()
     with session_scope(engine, actor=POLLER_ACTOR) as session:
         shape = network_shape(session)
         links = link_verdicts(readings, shape)

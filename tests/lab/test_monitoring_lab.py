@@ -39,6 +39,8 @@ from gigalis_nms.inventory.models import BackboneLink, Circuit, CircuitCreate, O
 from gigalis_nms.lab.names import router_netns
 from gigalis_nms.lab.state import LabState
 from gigalis_nms.monitoring.calendar import PARIS
+from gigalis_nms.monitoring.models import LinkState, MonitoringEvent, ObservedState
+from gigalis_nms.monitoring.poller import poll_once
 from gigalis_nms.provisioning.access import LabAccess
 from gigalis_nms.provisioning.design import design_of
 from gigalis_nms.provisioning.models import JobKind, JobState
@@ -337,3 +339,42 @@ def test_a_link_down_opens_an_incident_within_two_polls_and_planned_work_is_excl
         ).total_seconds()
         assert figures["downtime_seconds"] == pytest.approx(counted, abs=0.01)
         assert figures["excluded_seconds"] == pytest.approx(excluded, abs=0.01)
+
+
+def test_a_router_that_stops_answering_is_silent_not_down(
+    lab: LabState, inventory_engine: Engine
+) -> None:
+    """Its management network cut, a router costs the round its timeout and is reported
+    silent with the reason; the others are read as usual and its links, seen up from their
+    other ends, stay up."""
+    url = inventory_engine.url.render_as_string(hide_password=False)
+    access = LabAccess(url, lab, timeout=3)
+    cut = "lhb1-ar1"
+    namespace = router_netns(cut)
+    poll_once(inventory_engine, access)  # a reference round with every router answering
+    subprocess.run(["ip", "-n", namespace, "link", "set", "mgmt0", "down"], check=True)
+    try:
+        started = time.monotonic()
+        summary = poll_once(inventory_engine, access)
+        took = time.monotonic() - started
+    finally:
+        subprocess.run(["ip", "-n", namespace, "link", "set", "mgmt0", "up"], check=True)
+    after = poll_once(inventory_engine, access)
+
+    assert summary.failed_devices == [cut]
+    assert summary.devices == len(lab.routers)
+    assert took < 3 * 3  # the timeout, not NAPALM's default minute
+    assert after.failed_devices == []
+    with session_scope(inventory_engine, read_only=True) as session:
+        query = select(BackboneLink.code, LinkState.state).join(
+            LinkState, col(LinkState.backbone_link_id) == col(BackboneLink.id)
+        )
+        links = dict(session.exec(query).all())
+        silences = session.exec(
+            select(MonitoringEvent.to_state, MonitoringEvent.detail)
+            .where(MonitoringEvent.kind == "device", MonitoringEvent.subject == cut)
+            .order_by(col(MonitoringEvent.id))
+        ).all()
+    assert links["BL-CHO1-LHB1"] is ObservedState.UP
+    assert [state for state, _ in silences][-2:] == ["silent", "answering"]
+    assert silences[-2][1]  # the reason it gave none
