@@ -15,6 +15,7 @@ from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import app as inventory_app
 from gigalis_nms.lab.cli import app as lab_app
 from gigalis_nms.monitoring.incident_cli import incident_app, maintenance_app
+from gigalis_nms.monitoring.monitor_cli import monitor_app
 from gigalis_nms.monitoring.sla_cli import app as sla_app
 from gigalis_nms.ordering.cli import app as order_app
 from gigalis_nms.ordering.hub_cli import app as hub_app
@@ -37,6 +38,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
+app.add_typer(monitor_app, name="monitor")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(order_app, name="order")
 app.add_typer(provision_app, name="provision")

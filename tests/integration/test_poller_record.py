@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from gigalis_nms import cli
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.models import BackboneLink, Circuit, Device, Interface
@@ -38,6 +40,9 @@ from gigalis_nms.monitoring.record import RoundSummary, record_round
 from gigalis_nms.monitoring.shape import network_shape
 from gigalis_nms.monitoring.sla import OutageCause
 from tests.conftest import ROOT
+from tests.integration.test_maintenance import runner
+
+__all__ = ["runner"]  # the command-line fixture
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 LINK = "BL-CHO1-LHB1"  # on the path of GIG-ETH-000013 (CHO1 → LHB1), unprotected
@@ -249,3 +254,40 @@ def test_a_silent_router_keeps_the_outage_open_and_is_recorded(network: Engine) 
             ("silent", "TimeoutError: timed out"),
             ("answering", None),
         ]
+
+
+def test_the_command_line_shows_what_is_down_and_the_changes(
+    network: Engine, runner: CliRunner
+) -> None:
+    with session_scope(network, read_only=True) as session:
+        healthy = every_port_up(session)
+    hostname, port = link_end(network, LINK)
+    poll_round(network, healthy, T0)
+    poll_round(network, with_port_down(healthy, hostname, port), T0 + timedelta(minutes=1))
+
+    status = runner.invoke(cli.app, ["monitor", "status"])
+    events = runner.invoke(cli.app, ["monitor", "events", "--kind", "circuit", "--limit", "500"])
+    bad = runner.invoke(cli.app, ["monitor", "events", "--kind", "router"])
+
+    assert status.exit_code == 0, status.output
+    assert f"{LINK}" in status.output
+    assert f"{hostname} {port} is down" in status.output
+    assert "GIG-ETH-000013" in status.output
+    assert "2 rounds in all" in status.output
+    assert events.exit_code == 0, events.output
+    assert "GIG-ETH-000013" in events.output
+    assert bad.exit_code == 1
+    assert "--kind: 'router' is not one of" in bad.output
+
+
+def test_polling_on_demand_without_router_logins_is_refused_with_the_reason(
+    network: Engine, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GIGALIS_DEVICE_USERNAME", "GIGALIS_DEVICE_CREDENTIALS_FILE", "GIGALIS_DEVICES"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(cli.app, ["monitor", "poll"])
+    assert result.exit_code == 1
+    assert "not polling" in result.output
+    assert "GIGALIS_DEVICE_USERNAME" in result.output
+    with session_scope(network, read_only=True) as session:
+        assert session.get(PollerStatus, 1) is None  # nothing recorded
