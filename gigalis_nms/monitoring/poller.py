@@ -29,6 +29,7 @@ from gigalis_nms.inventory.tables import DEVICE
 from gigalis_nms.monitoring import collect
 from gigalis_nms.monitoring.derive import (
     UNKNOWN,
+    DeviceReading,
     Failing,
     NetworkShape,
     Verdict,
@@ -76,22 +77,36 @@ def poll_once(engine: Engine, access: Access, *, now: datetime | None = None) ->
     # Changes are dated when the readings are complete: never before they happened (a
     # link cut while the round was under way), at most one round after.
     now = now or utcnow()
+    lab = access if isinstance(access, LabAccess) else None
     with session_scope(engine, actor=POLLER_ACTOR) as session:
-        shape = network_shape(session)
-        links = link_verdicts(readings, shape)
-        if isinstance(access, LabAccess):
-            links.update(outside_the_lab(access, shape))
-        circuits = circuit_verdicts(readings, links, shape)
-        return record_round(
-            session,
-            shape,
-            readings,
-            links,
-            circuits,
-            now=now,
-            seconds=seconds,
-            covering_window=_window_of,
-        )
+        return record_readings(session, readings, now=now, seconds=seconds, lab=lab)
+
+
+def record_readings(
+    session: Session,
+    readings: Mapping[str, DeviceReading],
+    *,
+    now: datetime,
+    seconds: float,
+    lab: LabAccess | None = None,
+) -> RoundSummary:
+    """Derive the links' and circuits' state from a round's readings and record what
+    changed; ``lab`` when the readings are the lab's (links it did not build are unknown)."""
+    shape = network_shape(session)
+    links = link_verdicts(readings, shape)
+    if lab is not None:
+        links.update(outside_the_lab(lab, shape))
+    circuits = circuit_verdicts(readings, links, shape)
+    return record_round(
+        session,
+        shape,
+        readings,
+        links,
+        circuits,
+        now=now,
+        seconds=seconds,
+        covering_window=_window_of,
+    )
 
 
 def _window_of(session: Session, failing: Failing, at: datetime) -> MaintenanceWindow | None:

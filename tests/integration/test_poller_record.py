@@ -19,8 +19,6 @@ from gigalis_nms.inventory.models import BackboneLink, Circuit, Device, Interfac
 from gigalis_nms.monitoring.derive import (
     DeviceReading,
     PortReading,
-    circuit_verdicts,
-    link_verdicts,
 )
 from gigalis_nms.monitoring.maintenance import declare_window
 from gigalis_nms.monitoring.models import (
@@ -35,9 +33,8 @@ from gigalis_nms.monitoring.models import (
     PollerStatus,
     SubjectKind,
 )
-from gigalis_nms.monitoring.poller import _window_of
-from gigalis_nms.monitoring.record import RoundSummary, record_round
-from gigalis_nms.monitoring.shape import network_shape
+from gigalis_nms.monitoring.poller import record_readings
+from gigalis_nms.monitoring.record import RoundSummary
 from gigalis_nms.monitoring.sla import OutageCause
 from tests.conftest import ROOT
 from tests.integration.test_maintenance import runner
@@ -72,19 +69,7 @@ def with_port_down(
 
 def poll_round(engine: Engine, readings: dict[str, DeviceReading], at: datetime) -> RoundSummary:
     with session_scope(engine, actor="test:poller") as session:
-        shape = network_shape(session)
-        links = link_verdicts(readings, shape)
-        circuits = circuit_verdicts(readings, links, shape)
-        return record_round(
-            session,
-            shape,
-            readings,
-            links,
-            circuits,
-            now=at,
-            seconds=0.5,
-            covering_window=_window_of,
-        )
+        return record_readings(session, readings, now=at, seconds=0.5)
 
 
 def link_end(engine: Engine, code: str) -> tuple[str, str]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,9 +40,9 @@ from tests.integration.ordering_support import (
 )
 from tests.integration.test_prometheus_rules import CONTRACT, DASHBOARDS, dashboard_queries
 from tests.postgres import free_port
+from tests.processes import gigalis_command, gigalis_serve, listening
 
 SECRET_KEY = "prometheus-test-secret-key-0123456789abcdef"
-STARTUP_SECONDS = 60
 RULES_SECONDS = 60  # a few 1 s scrapes and evaluations, with margin for a slow machine
 # What the exporter exports whatever the state, for two ordered circuits with a known state
 # in service: the rest of the contract needs an outage, protection, counters or a poll round.
@@ -137,10 +135,6 @@ def service_environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def gigalis_command() -> str:
-    return str(Path(sys.executable).parent / "gigalis")
-
-
 @pytest.fixture
 def metrics_token(service_environment: dict[str, str], circuits: Circuits) -> str:
     """A noc token, made as the README tells an engineer to make Prometheus's."""
@@ -163,22 +157,8 @@ def service(
     service_environment: dict[str, str], metrics_token: str, tmp_path: Path
 ) -> Iterator[str]:
     """`gigalis serve` on a free loopback port; its address as host:port."""
-    port = free_port()
-    log = tmp_path / "serve.log"
-    command = [gigalis_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--no-load"],
-            cwd=ROOT,
-            env=service_environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, server, log, "gigalis serve")
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop(server)
+    with gigalis_serve(service_environment, tmp_path / "serve.log") as url:
+        yield url.removeprefix("http://")
 
 
 def prometheus_config(target: str, token_file: Path) -> dict[str, Any]:
@@ -205,51 +185,22 @@ def prometheus(
     config_file = tmp_path / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(prometheus_config(service, token_file)), "utf-8")
     port = free_port()
-    log = tmp_path / "prometheus.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [
-                prometheus_binary,
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            cwd=tmp_path,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, server, log, "prometheus")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            eventually(lambda: _ready(client), "prometheus ready")
-            yield client
-    finally:
-        _stop(server)
+    command = [
+        prometheus_binary,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with (
+        listening("prometheus", command, port=port, log=tmp_path / "prometheus.log", cwd=tmp_path),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        eventually(lambda: _ready(client), "prometheus ready")
+        yield client
 
 
 def _ready(client: httpx.Client) -> None:
     assert client.get("/-/ready").status_code == 200
-
-
-def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, name: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"{name} exited: {log.read_text(errors='replace')[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"{name} did not listen within {STARTUP_SECONDS} s")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def eventually(check: Callable[[], T], what: str, seconds: float = RULES_SECONDS) -> T:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,9 +32,7 @@ from sqlmodel import col, select
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import create_token
 from gigalis_nms.db import session_scope
-from gigalis_nms.inventory import service as inventory_service
-from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
-from gigalis_nms.inventory.models import BackboneLink, Circuit, CircuitCreate, Organisation
+from gigalis_nms.inventory.models import BackboneLink, Circuit
 from gigalis_nms.lab.names import router_netns
 from gigalis_nms.lab.state import LabState
 from gigalis_nms.monitoring.calendar import PARIS
@@ -44,9 +41,8 @@ from gigalis_nms.monitoring.poller import poll_once
 from gigalis_nms.provisioning.access import LabAccess
 from gigalis_nms.provisioning.design import design_of
 from gigalis_nms.provisioning.models import JobKind, JobState
-from tests.lab.test_ordering_lab import _wait_for_port
-from tests.lab.test_provisioning_lab import A_END, OPERATOR, _interface_id, _site_id, run
-from tests.postgres import free_port
+from tests.lab.test_provisioning_lab import new_circuit, run
+from tests.processes import gigalis_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "lab-test-secret-key-for-monitoring-0123456789"
@@ -60,29 +56,6 @@ UNPROTECTED, PROTECTED = "GIG-ETH-009301", "GIG-ETH-009302"
 Z_END = ("CHO1", "cho1-cr1", "eth12")
 
 
-def new_eline(engine: Engine, ref: str, vlan: int, *, protected: bool) -> None:
-    with session_scope(engine, actor="test:lab") as session:
-        operator = session.exec(
-            select(Organisation).where(col(Organisation.name) == OPERATOR)
-        ).one()
-        body = CircuitCreate(
-            ref=ref,
-            operator_id=operator.id or 0,
-            service_type=ServiceType.ETHERNET_ELINE,
-            a_site_id=_site_id(session, A_END[1]),
-            a_interface_id=_interface_id(session, A_END[1], A_END[2]),
-            a_vlan=vlan,
-            z_site_id=_site_id(session, Z_END[1]),
-            z_interface_id=_interface_id(session, Z_END[1], Z_END[2]),
-            z_vlan=vlan,
-            bandwidth_mbps=100,
-            protected=protected,
-            status=CircuitStatus.RESERVED,
-            description=f"lab monitoring test VLAN {vlan}",
-        )
-        inventory_service.create_object(session, inventory_service.CIRCUITS, body)
-
-
 @pytest.fixture
 def access(lab: LabState, inventory_engine: Engine) -> LabAccess:
     url = inventory_engine.url.render_as_string(hide_password=False)
@@ -92,8 +65,10 @@ def access(lab: LabState, inventory_engine: Engine) -> LabAccess:
 @pytest.fixture
 def circuits(inventory_engine: Engine, access: LabAccess) -> Iterator[None]:
     """The two E-Lines, provisioned on the lab's routers; deprovisioned at the end."""
-    new_eline(inventory_engine, UNPROTECTED, 310, protected=False)
-    new_eline(inventory_engine, PROTECTED, 311, protected=True)
+    for ref, vlan, protected in ((UNPROTECTED, 310, False), (PROTECTED, 311, True)):
+        new_circuit(
+            inventory_engine, ref, vlan, z_end=Z_END, protected=protected, bandwidth_mbps=100
+        )
     made = run(inventory_engine, access, JobKind.PROVISION, [UNPROTECTED, PROTECTED])
     try:
         assert made.state is JobState.SUCCEEDED, made.error
@@ -117,8 +92,6 @@ def service(
     lab: LabState, inventory_engine: Engine, circuits: None, tmp_path: Path
 ) -> Iterator[str]:
     """`gigalis serve` polling the lab every two seconds; stopped by its pid at the end."""
-    port = free_port()
-    log = tmp_path / "serve.log"
     environment = {
         **os.environ,
         "GIGALIS_ENVIRONMENT": "test",
@@ -130,25 +103,8 @@ def service(
         "GIGALIS_JOB_WORKER": "false",  # the circuits are provisioned by the fixture
         "GIGALIS_ORDER_WORKER": "false",
     }
-    command = [str(Path(sys.executable).parent / "gigalis"), "serve", "--port", str(port)]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--no-load"],
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, server, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with gigalis_serve(environment, tmp_path / "serve.log") as url:
+        yield url
 
 
 def shared_working_link(engine: Engine) -> BackboneLink:

@@ -10,9 +10,6 @@ circuit away again.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +33,7 @@ from gigalis_nms.provisioning.models import JobKind, JobState
 from gigalis_nms.provisioning.run import run_job
 from tests.callback_receiver import Receiver, verified
 from tests.lab.test_provisioning_lab import A_END, OPERATOR, Z_END, Cpe, cpe_at, host_of, pings
-from tests.postgres import free_port
+from tests.processes import gigalis_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "lab-test-secret-key-for-ordering-0123456789"
@@ -48,24 +45,10 @@ ORDER_DONE_SECONDS = 240  # the job worker's commit and confirm on two routers, 
 FINAL = {"completed", "failed", "partial", "rejected", "cancelled"}
 
 
-def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gigalis serve exited: {log.read_text()[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"gigalis serve did not listen within 60 s: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def service(lab: LabState, inventory_engine: Engine, tmp_path: Path) -> Iterator[str]:
     """`gigalis serve` on a free loopback port, over the lab session's database, driving the
     lab's routers; stopped (by its pid) at the end."""
-    port = free_port()
-    log = tmp_path / "serve.log"
     environment = {
         **os.environ,
         "GIGALIS_ENVIRONMENT": "test",
@@ -76,26 +59,8 @@ def service(lab: LabState, inventory_engine: Engine, tmp_path: Path) -> Iterator
         "GIGALIS_ORDER_POLL_SECONDS": "0.5",
         "GIGALIS_HUB_ALLOW_PRIVATE_CALLBACKS": "true",  # the receiver is on loopback
     }
-    # The `gigalis` command of this interpreter's environment, as an engineer runs it.
-    command = [str(Path(sys.executable).parent / "gigalis"), "serve", "--port", str(port)]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--no-load"],
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, server, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with gigalis_serve(environment, tmp_path / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture

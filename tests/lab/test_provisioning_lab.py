@@ -112,8 +112,17 @@ def _site_id(session: Session, hostname: str) -> int:
     return session.exec(select(Device.site_id).where(col(Device.hostname) == hostname)).one()
 
 
-def new_circuit(engine: Engine, ref: str, vlan: int) -> None:
-    """A reserved VLAN-based E-Line of the operator between the two hand-off ports."""
+def new_circuit(
+    engine: Engine,
+    ref: str,
+    vlan: int,
+    *,
+    z_end: tuple[str, str, str] = Z_END,
+    protected: bool = False,
+    bandwidth_mbps: int = 1000,
+) -> None:
+    """A reserved VLAN-based E-Line of the operator between its hand-off ports at A_END and
+    ``z_end``."""
     with session_scope(engine, actor="test:lab") as session:
         operator = session.exec(
             select(Organisation).where(col(Organisation.name) == OPERATOR)
@@ -125,10 +134,11 @@ def new_circuit(engine: Engine, ref: str, vlan: int) -> None:
             a_site_id=_site_id(session, A_END[1]),
             a_interface_id=_interface_id(session, A_END[1], A_END[2]),
             a_vlan=vlan,
-            z_site_id=_site_id(session, Z_END[1]),
-            z_interface_id=_interface_id(session, Z_END[1], Z_END[2]),
+            z_site_id=_site_id(session, z_end[1]),
+            z_interface_id=_interface_id(session, z_end[1], z_end[2]),
             z_vlan=vlan,
-            bandwidth_mbps=1000,
+            bandwidth_mbps=bandwidth_mbps,
+            protected=protected,
             status=CircuitStatus.RESERVED,
             description=f"lab test VLAN {vlan}",
         )
