@@ -127,7 +127,10 @@ def start_poller(settings: Settings, engine: Engine) -> Poller:
     opened and closed every ``GIGALIS_POLL_SECONDS``."""
     poller = Poller(engine, settings)
     poller.start()
-    log.info("routers polled here every %s s", settings.poll_seconds)
+    log.info(
+        "poller started here: a round every %s s when it can reach the routers",
+        settings.poll_seconds,
+    )
     return poller
 
 

@@ -28,11 +28,13 @@ from gigalis_nms.api.pagination import Page, PageParameters, page_response
 from gigalis_nms.api.provisioning import refuse_strays
 from gigalis_nms.db.listing import PageOfRows
 from gigalis_nms.db.types import RowId
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.monitoring import incidents, maintenance
 from gigalis_nms.monitoring.incidents import IncidentState, IncidentView
 from gigalis_nms.monitoring.maintenance import WindowState, WindowView
 from gigalis_nms.monitoring.models import SubjectKind
 from gigalis_nms.monitoring.sla import OutageCause
+from gigalis_nms.monitoring.wording import instant_problem
 
 router = APIRouter(tags=["incidents"], responses=error_responses(401, 403, 404))
 readers = (Depends(RoleRequirement(EVERYONE, "read incidents and maintenance windows")),)
@@ -71,7 +73,7 @@ class WindowRequest(BaseModel):
             "examples": [
                 {
                     "subject_kind": "cable",
-                    "subject": "FC-NTE1-ANG1",
+                    "subject": "C-NTE1-NTE2",
                     "starts_at": "2026-12-10T22:00:00+01:00",
                     "ends_at": "2026-12-11T04:00:00+01:00",
                     "reason": "cable diversion for the A11 roadworks",
@@ -113,6 +115,13 @@ def list_incidents(
     """Incidents, newest first, each with the outages it caused (an operator's: only its own
     circuits')."""
     refuse_strays(request, (*INCIDENT_FILTERS, *PAGING))
+    problems = [
+        problem
+        for field, moment in (("since", since), ("until", until))
+        if moment is not None and (problem := instant_problem(moment, field)) is not None
+    ]
+    if problems:
+        raise InvalidInput("; ".join(map(str, problems)), problems)
     count, views = incidents.list_incidents(
         session,
         state=state,

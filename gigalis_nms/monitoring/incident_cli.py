@@ -7,7 +7,9 @@ operators' clock.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,7 +20,7 @@ from gigalis_nms.auth.cli import find_organisation
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import InvalidInput
+from gigalis_nms.errors import FieldProblem, InvalidInput
 from gigalis_nms.inventory.cli import cli_actor
 from gigalis_nms.monitoring.calendar import PARIS
 from gigalis_nms.monitoring.incidents import (
@@ -37,6 +39,7 @@ from gigalis_nms.monitoring.maintenance import (
     view_window,
 )
 from gigalis_nms.monitoring.models import SubjectKind
+from gigalis_nms.monitoring.report import StoredCounts
 from gigalis_nms.monitoring.sla import OutageCause
 
 incident_app = typer.Typer(
@@ -83,7 +86,60 @@ def moment_of(text: str, field: str) -> datetime:
         raise InvalidInput.of(
             field, f"{text!r} is not a date and time like 2026-12-10T22:00"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=PARIS)
+    if moment.tzinfo is not None:
+        return moment
+    return _paris_wall_clock(moment, text, field)
+
+
+def _paris_wall_clock(moment: datetime, text: str, field: str) -> datetime:
+    """A Paris wall-clock time, refused where it names no instant or two: the hour the
+    clocks skip in March, the hour they repeat in October.
+
+    >>> _paris_wall_clock(datetime(2027, 3, 28, 2, 30), "2027-03-28T02:30", "--start")
+    Traceback (most recent call last):
+    ...
+    gigalis_nms.errors.InvalidInput: --start: 2027-03-28T02:30 does not exist in Paris (the clocks go forward); give an offset, e.g. 2027-03-28T02:30+01:00
+    """  # noqa: E501 - a doctest's expected line is as long as the message
+    early = moment.replace(tzinfo=PARIS, fold=0)
+    late = moment.replace(tzinfo=PARIS, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return early
+    skipped = early.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != moment
+    why = (
+        "does not exist in Paris (the clocks go forward)"
+        if skipped
+        else ("happens twice in Paris (the clocks go back)")
+    )
+    raise InvalidInput.of(field, f"{text} {why}; give an offset, e.g. {text}+01:00")
+
+
+# The command line's names of the fields the domain functions refuse.
+DECLARE_OPTIONS = {
+    "starts_at": "--start",
+    "ends_at": "--end",
+    "reason": "--reason",
+    "reference": "--ref",
+    "subject": "--device/--cable/--site",
+}
+RECLASSIFY_OPTIONS = {
+    "comment": "--comment",
+    "cause": "--cause",
+    "maintenance_window_id": "--window",
+}
+
+
+@contextmanager
+def options_named(names: dict[str, str]) -> Iterator[None]:
+    """Refusals name the command's options, as the user typed them, not the fields of the
+    functions behind them."""
+    try:
+        yield
+    except InvalidInput as refused:
+        problems = [
+            FieldProblem(names.get(problem.field, problem.field), problem.reason, problem.location)
+            for problem in refused.problems
+        ]
+        raise InvalidInput("; ".join(map(str, problems)), problems) from None
 
 
 # --- incidents ---------------------------------------------------------------------------
@@ -171,8 +227,12 @@ def reclassify_command(
 ) -> None:
     """Give an incident its real cause (customer, force_majeure, planned, unplanned); the
     change is audited."""
-    with database() as engine, session_scope(engine, actor=cli_actor()) as session:
-        reclassify(
+    with (
+        database() as engine,
+        session_scope(engine, actor=cli_actor()) as session,
+        options_named(RECLASSIFY_OPTIONS),
+    ):
+        restated = reclassify(
             session,
             incident_id,
             cause,
@@ -183,6 +243,22 @@ def reclassify_command(
         )
         view = view_incident(session, incident_id)
     print_incident(view)
+    print_restated(restated)
+
+
+def print_restated(restated: list[StoredCounts]) -> None:
+    """Stored monthly SLA results computed again; billed ones are the bill's and stay."""
+    for counts in restated:
+        console.print(
+            f"SLA {counts.month}: {counts.updated} stored results restated,"
+            f" {counts.unchanged} unchanged",
+            highlight=False,
+        )
+        if counts.kept:
+            console.print(
+                f"[yellow]SLA {counts.month}: {counts.kept} results already billed were kept as"
+                " billed: a correction is a credit note, made by billing[/]"
+            )
 
 
 # --- maintenance windows ------------------------------------------------------------------
@@ -203,8 +279,12 @@ def declare(
     """Declare work on one router, cable or site, and print the circuits and operators it
     affects."""
     kind, subject = _subject(device, cable, site)
-    starts_at, ends_at = moment_of(start, "start"), moment_of(end, "end")
-    with database() as engine, session_scope(engine, actor=cli_actor()) as session:
+    starts_at, ends_at = moment_of(start, "--start"), moment_of(end, "--end")
+    with (
+        database() as engine,
+        session_scope(engine, actor=cli_actor()) as session,
+        options_named(DECLARE_OPTIONS),
+    ):
         window = declare_window(
             session,
             subject_kind=kind,
@@ -230,7 +310,7 @@ def _subject(device: str | None, cable: str | None, site: str | None) -> tuple[S
         if name is not None
     ]
     if len(given) != 1:
-        raise InvalidInput.of("subject", "give exactly one of --device, --cable and --site")
+        raise InvalidInput.of("--device", "give exactly one of --device, --cable and --site")
     return given[0]
 
 

@@ -29,8 +29,9 @@ from gigalis_nms.errors import FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.tables import CIRCUIT, ORGANISATION
 from gigalis_nms.monitoring.maintenance import window_covers
 from gigalis_nms.monitoring.models import FailingKind, Incident, IncidentCircuit, MaintenanceWindow
-from gigalis_nms.monitoring.report import restate_stored
+from gigalis_nms.monitoring.report import StoredCounts, restate_stored
 from gigalis_nms.monitoring.sla import OutageCause
+from gigalis_nms.monitoring.wording import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +93,13 @@ def reclassify(
     catalogue: Catalogue,
     maintenance_window_id: int | None = None,
     now: datetime | None = None,
-) -> Incident:
+) -> list[StoredCounts]:
     """Give the incident its real cause, with the reason in ``comment``. ``planned`` names
     the maintenance window it happened in, which must cover it; any other cause names none.
 
     Monthly SLA results already stored for its circuits, and not billed yet, are computed
-    again in the same transaction (``catalogue`` gives the circuits' SLA terms)."""
+    again in the same transaction (``catalogue`` gives the circuits' SLA terms); what was
+    restated is returned, month by month, billed results counted as kept."""
     incident = get_incident(session, incident_id)
     problems = _comment_problems(comment)
     problems += _window_problems(session, incident, cause, maintenance_window_id)
@@ -115,9 +117,9 @@ def reclassify(
     circuits = session.exec(
         select(IncidentCircuit.circuit_id).where(IncidentCircuit.incident_id == incident.id)
     ).all()
-    restate_stored(session, catalogue, set(circuits))
+    restated = restate_stored(session, catalogue, set(circuits))
     logger.info("incident %s reclassified %s → %s by %s", incident_id, before, cause, actor)
-    return incident
+    return restated
 
 
 def _comment_problems(comment: str) -> list[FieldProblem]:
@@ -125,13 +127,14 @@ def _comment_problems(comment: str) -> list[FieldProblem]:
         return [FieldProblem("comment", "required: why the cause is what it is")]
     if len(comment.strip()) > COMMENT_MAX:
         return [FieldProblem("comment", f"at most {COMMENT_MAX} characters")]
-    return []
+    problem = text_problem(comment, "comment")
+    return [problem] if problem is not None else []
 
 
 def _window_problems(
     session: Session, incident: Incident, cause: OutageCause, window_id: int | None
 ) -> list[FieldProblem]:
-    field = "maintenance_window"
+    field = "maintenance_window_id"
     if cause is not OutageCause.PLANNED:
         if window_id is None:
             return []

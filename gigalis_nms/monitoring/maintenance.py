@@ -47,6 +47,7 @@ from gigalis_nms.inventory.tables import (
     STRAND_HOLDING,
 )
 from gigalis_nms.monitoring.models import FailingKind, MaintenanceWindow, SubjectKind
+from gigalis_nms.monitoring.wording import instant_problem, text_problem
 from gigalis_nms.provisioning.models import CircuitHop, PathRole
 
 logger = logging.getLogger(__name__)
@@ -144,13 +145,13 @@ def declare_window(
 
 
 def _time_problems(starts_at: datetime, ends_at: datetime, now: datetime) -> list[FieldProblem]:
-    naive = [
-        FieldProblem(field, "needs a timezone (a UTC offset such as +01:00 or Z)")
+    unusable = [
+        problem
         for field, moment in (("starts_at", starts_at), ("ends_at", ends_at))
-        if moment.tzinfo is None
+        if (problem := instant_problem(moment, field)) is not None
     ]
-    if naive:
-        return naive
+    if unusable:
+        return unusable
     if ends_at <= starts_at:
         return [FieldProblem("ends_at", "must be after starts_at")]
     if ends_at - starts_at > LONGEST_WINDOW:
@@ -169,6 +170,9 @@ def _text_problems(reason: str, reference: str | None) -> list[FieldProblem]:
         problems.append(FieldProblem("reason", f"at most {REASON_MAX} characters"))
     if reference is not None and len(reference.strip()) > REFERENCE_MAX:
         problems.append(FieldProblem("reference", f"at most {REFERENCE_MAX} characters"))
+    for text, field in ((reason, "reason"), (reference or "", "reference")):
+        if (problem := text_problem(text, field)) is not None:
+            problems.append(problem)
     return problems
 
 

@@ -18,7 +18,7 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.monitoring.models import Incident, MaintenanceWindow
 from tests.integration.conftest import Api, make_tokens
 from tests.integration.test_incidents import Incidents, incidents
-from tests.integration.test_maintenance import DARK, OTHER, PLAIN, PROTECTED
+from tests.integration.test_maintenance import DARK, OTHER, PLAIN, PROTECTED, window_rows
 
 __all__ = ["incidents"]  # the fixture, shared with the incident tests
 
@@ -94,7 +94,7 @@ def test_reclassify_is_the_nocs(api: Api, engine: Engine, incidents: Incidents) 
     ("body", "field"),
     [
         ({"cause": "customer", "comment": " "}, "comment"),
-        ({"cause": "planned", "comment": "swap"}, "maintenance_window"),
+        ({"cause": "planned", "comment": "swap"}, "maintenance_window_id"),
         ({"cause": "act of god", "comment": "swap"}, "cause"),
         ({"cause": "customer"}, "comment"),
         ({"cause": "customer", "comment": "x", "window": 1}, "window"),
@@ -229,3 +229,47 @@ def test_the_body_examples_are_valid(model: type[BaseModel]) -> None:
     assert examples
     for example in examples:
         model.model_validate(example)
+
+
+@pytest.mark.parametrize(
+    ("since", "reason"),
+    [
+        ("2026-12-01T00:00:00", "since: needs a timezone"),
+        ("2026-12-01", "since: needs a timezone"),
+        ("9999-12-31T23:59:59-12:00", "since: outside the years 2000 to 2099"),
+        ("0001-01-01T00:00:00+14:00", "since: outside the years 2000 to 2099"),
+    ],
+)
+def test_an_unusable_instant_in_a_filter_is_refused(
+    api: Api, incidents: Incidents, since: str, reason: str
+) -> None:
+    response = api.get("noc", f"{V1}/incidents", params={"since": since})
+    assert response.status_code == 422, response.text
+    assert reason in response.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("reason", "line card\x1b[31m swap"), ("reason", "swap\u202e"), ("reference", "CHG\x01")],
+)
+def test_control_characters_in_a_window_are_refused(
+    api: Api, engine: Engine, incidents: Incidents, field: str, value: str
+) -> None:
+    before = window_rows(engine)
+    body = window_body(incidents) | {field: value}
+    response = api.post("noc", f"{V1}/maintenance-windows", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["problems"][0]["field"] == field
+    assert window_rows(engine) == before
+
+
+def test_a_window_far_in_the_future_is_refused_not_a_crash(
+    api: Api, engine: Engine, incidents: Incidents
+) -> None:
+    body = window_body(incidents) | {
+        "starts_at": "9999-12-31T20:00:00-12:00",
+        "ends_at": "9999-12-31T23:00:00-12:00",
+    }
+    response = api.post("noc", f"{V1}/maintenance-windows", json=body)
+    assert response.status_code == 422, response.text
+    assert "outside the years 2000 to 2099" in response.text

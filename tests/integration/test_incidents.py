@@ -156,7 +156,7 @@ def test_planned_needs_a_window_that_covers_the_incident(
     engine: Engine, incidents: Incidents
 ) -> None:
     missing = refused(engine, incidents.link, OutageCause.PLANNED)
-    assert missing.problems[0].field == "maintenance_window"
+    assert missing.problems[0].field == "maintenance_window_id"
 
     elsewhere = refused(
         engine, incidents.link, OutageCause.PLANNED, maintenance_window_id=incidents.elsewhere
@@ -226,7 +226,7 @@ def test_bad_reclassifications_change_nothing(engine: Engine, incidents: Inciden
     assert stray.problems[0].reason == "only a planned outage names a maintenance window"
 
     both = refused(engine, incidents.link, OutageCause.PLANNED, comment="")
-    assert [p.field for p in both.problems] == ["comment", "maintenance_window"]
+    assert [p.field for p in both.problems] == ["comment", "maintenance_window_id"]
 
     with pytest.raises(NotFound):
         reclassified(engine, 999_999, OutageCause.CUSTOMER)
@@ -327,7 +327,7 @@ def test_a_bad_reclassification_on_the_command_line(
     )  # fmt: skip
 
     assert result.exit_code == 1
-    assert "maintenance_window: required" in result.stderr
+    assert "--window: required" in result.stderr
     assert incident_row(engine, incidents.link) == before
 
 

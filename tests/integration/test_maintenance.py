@@ -619,10 +619,18 @@ def test_declare_on_the_command_line_in_paris_time(
     ("arguments", "field"),
     [
         (["--device", "ang1-cr1", "--start", "2031-07-01T22:00", "--end", "2031-07-01T21:00"],
-         "ends_at"),
+         "--end"),
         (["--device", "ang1-cr1", "--site", "ANG1", "--start", "2031-07-01T22:00",
-          "--end", "2031-07-01T23:00"], "subject"),
-        (["--site", "ANG1", "--start", "tomorrow", "--end", "2031-07-01T23:00"], "start"),
+          "--end", "2031-07-01T23:00"], "--device"),
+        (["--site", "ANG1", "--start", "tomorrow", "--end", "2031-07-01T23:00"], "--start"),
+        (["--site", "ANG1", "--start", "2031-03-30T02:30", "--end", "2031-03-30T05:00"],
+         "--start"),  # the hour the clocks skip
+        (["--site", "ANG1", "--start", "2031-10-26T02:30", "--end", "2031-10-26T05:00"],
+         "--start"),  # the hour they repeat
+        (["--cable", "C-NTE1-NTE2", "--start", "2031-07-01T22:00", "--end", "2031-07-01T23:00",
+          "--ref", "CHG\x1b[31m"], "--ref"),
+        (["--cable", "NO-SUCH-CABLE", "--start", "2031-07-01T22:00",
+          "--end", "2031-07-01T23:00"], "--device/--cable/--site"),
     ],
 )  # fmt: skip
 def test_a_bad_declaration_on_the_command_line_changes_nothing(
