@@ -12,12 +12,12 @@ families.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
@@ -27,19 +27,28 @@ from gigalis_nms.db.listing import execute_core
 from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.inventory.enums import CircuitStatus, LifecycleStatus
 from gigalis_nms.inventory.tables import CIRCUIT, LINK, ORGANISATION
-from gigalis_nms.monitoring.monitored import monitoring_families
-from gigalis_nms.monitoring.report import ordered_offers
+from gigalis_nms.monitoring.monitored import (
+    CircuitRow,
+    SeriesFamily,
+    circuit_rows,
+    driver_rows,
+    monitoring_families,
+)
+from gigalis_nms.monitoring.report import last_order_items
 from gigalis_nms.monitoring.sla import HOUR, SlaTerms
 from gigalis_nms.ordering.models import (
     DeliveryState,
     EventDelivery,
     OrderState,
     ProductOrder,
+    ProductOrderItem,
 )
 from gigalis_nms.provisioning.models import JobState, ProvisioningJob
 
 PREFIX = "gigalis"
 BITS_PER_MEGABIT = 1_000_000
+# The circuit first, then what describes it, in the order the info series always had.
+INFO_LABELS = ("circuit", "operator", "service", "offer", "sla_class", "status")
 
 
 class GigalisCollector(Collector):
@@ -55,17 +64,18 @@ class GigalisCollector(Collector):
         started = time.perf_counter()
         now = utcnow()
         with session_scope(self._engine, read_only=True) as session:
-            offers = {
-                circuit: ordered.offer_id for circuit, ordered in ordered_offers(session).items()
-            }
+            offers = _offers(session)
+            circuits = circuit_rows(session)
             yield from _links(session)
-            yield from _circuits(session, self._sla_of_offer, offers)
+            yield from _circuits(session, circuits, self._sla_of_offer, offers)
             terms = {
                 circuit: self._sla_classes[self._sla_of_offer[offer]]
                 for circuit, offer in offers.items()
                 if offer in self._sla_of_offer
             }
-            yield from monitoring_families(session, now, terms, poll_seconds=self._poll_seconds)
+            yield from monitoring_families(
+                session, now, circuits, terms, poll_seconds=self._poll_seconds
+            )
             yield from _sla_classes(self._sla_classes)
             yield _counted(
                 session,
@@ -96,63 +106,73 @@ class GigalisCollector(Collector):
         yield duration
 
 
-def _links(session: Any) -> Iterator[GaugeMetricFamily]:
-    capacity = GaugeMetricFamily(
+def _operator_names(session: Any) -> dict[int, str]:
+    query = sa.select(ORGANISATION.c.id, ORGANISATION.c.name)
+    return {row.id: row.name for row in execute_core(session, query).all()}
+
+
+def _offers(session: Any) -> dict[int, str]:
+    """The offer each circuit was last ordered under (see ``report.ordered_offers``)."""
+    items = table_of(ProductOrderItem)
+    return dict(driver_rows(session, last_order_items(items.c.circuit_id, items.c.offering_id)))
+
+
+def _links(session: Any) -> Iterator[SeriesFamily]:
+    capacity = SeriesFamily(
         f"{PREFIX}_backbone_link_capacity_bits_per_second",
         "Capacity of each active backbone link.",
-        labels=["link"],
+        "gauge",
+        ["link"],
     )
-    held = GaugeMetricFamily(
+    held = SeriesFamily(
         f"{PREFIX}_backbone_link_held_bits_per_second",
         "Bandwidth held by circuits on each active backbone link.",
-        labels=["link"],
+        "gauge",
+        ["link"],
     )
-    held_ratio = GaugeMetricFamily(
+    held_ratio = SeriesFamily(
         f"{PREFIX}_backbone_link_held_ratio",
         "Held over capacity, 0 to 1, of each active backbone link.",
-        labels=["link"],
+        "gauge",
+        ["link"],
     )
     query = sa.select(LINK.c.code, LINK.c.capacity_mbps, LINK.c.held_mbps).where(
         LINK.c.status == LifecycleStatus.ACTIVE
     )
-    for row in execute_core(session, query.order_by(LINK.c.code)):
-        capacity.add_metric([row.code], row.capacity_mbps * BITS_PER_MEGABIT)
-        held.add_metric([row.code], row.held_mbps * BITS_PER_MEGABIT)
-        held_ratio.add_metric([row.code], row.held_mbps / row.capacity_mbps)
+    for row in execute_core(session, query.order_by(LINK.c.code)).all():
+        labels = (row.code,)
+        capacity.add(labels, row.capacity_mbps * BITS_PER_MEGABIT)
+        held.add(labels, row.held_mbps * BITS_PER_MEGABIT)
+        held_ratio.add(labels, row.held_mbps / row.capacity_mbps)
     yield from (capacity, held, held_ratio)
 
 
-def _circuits(session: Any, sla_of_offer: dict[str, str], offers: dict[int, str]) -> Iterator[Any]:
+def _circuits(
+    session: Any,
+    circuits: Sequence[CircuitRow],
+    sla_of_offer: dict[str, str],
+    offers: dict[int, str],
+) -> Iterator[Any]:
     """One info series per circuit in service, and the count of circuits by status."""
-    info = InfoMetricFamily(
+    info = SeriesFamily(
         f"{PREFIX}_circuit",
         "What each circuit in service is: operator, service, offer, SLA class, status.",
-        labels=["circuit"],
+        "info",
+        INFO_LABELS,
     )
-    query = (
-        sa.select(
-            CIRCUIT.c.id,
-            CIRCUIT.c.ref,
-            CIRCUIT.c.service_type,
-            CIRCUIT.c.status,
-            ORGANISATION.c.name.label("operator"),
-        )
-        .join(ORGANISATION, ORGANISATION.c.id == CIRCUIT.c.operator_id)
-        .where(CIRCUIT.c.status != CircuitStatus.TERMINATED)
-        .order_by(CIRCUIT.c.ref)
+    operators = _operator_names(session)
+    offer_of = [offers.get(row[0], "") for row in circuits]
+    info.set_series(  # in the order of INFO_LABELS
+        [
+            [row[1] for row in circuits],
+            [operators[row[4]] for row in circuits],
+            [row[2] for row in circuits],
+            offer_of,
+            [sla_of_offer.get(offer, "") for offer in offer_of],
+            [row[3] for row in circuits],
+        ],
+        [1] * len(circuits),
     )
-    for row in execute_core(session, query):
-        offer = offers.get(row.id, "")
-        info.add_metric(
-            [row.ref],
-            {
-                "operator": row.operator,
-                "service": str(row.service_type),
-                "offer": offer,
-                "sla_class": sla_of_offer.get(offer, ""),
-                "status": str(row.status),
-            },
-        )
     yield info
 
     yield _counted(

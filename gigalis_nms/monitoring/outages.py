@@ -80,10 +80,11 @@ def _rows(
         )
         .order_by(outage.c.circuit_id, outage.c.started_at)
     )
+    # Fetched at once (all()): row by row, the driver's cursor costs more than the rows.
     if circuit_ids is None:
-        yield from execute_core(session, query)
+        yield from execute_core(session, query).all()
         return
     ids = sorted(circuit_ids)
     for first in range(0, len(ids), CHUNK):
         chunk = ids[first : first + CHUNK]
-        yield from execute_core(session, query.where(outage.c.circuit_id.in_(chunk)))
+        yield from execute_core(session, query.where(outage.c.circuit_id.in_(chunk))).all()

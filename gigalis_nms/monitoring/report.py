@@ -365,8 +365,19 @@ def ordered_offers(session: Session) -> dict[int, Ordered]:
     items that failed, were cancelled or rejected changed nothing. Circuits of the inventory
     files were never ordered and have none."""
     items = table_of(ProductOrderItem)
-    query = (
-        sa.select(items.c.circuit_id, items.c.offering_id, items.c.recurring_price)
+    query = last_order_items(items.c.circuit_id, items.c.offering_id, items.c.recurring_price)
+    return {
+        row.circuit_id: Ordered(row.offering_id, row.recurring_price)
+        for row in execute_core(session, query).all()
+    }
+
+
+def last_order_items(*columns: sa.Column[Any]) -> sa.Select[Any]:
+    """``columns`` of the order items that set a circuit's offer, oldest first: the last
+    of a circuit's items wins (:func:`ordered_offers`; ``/metrics`` reads the offers alone)."""
+    items = table_of(ProductOrderItem)
+    return (
+        sa.select(*columns)
         .where(
             items.c.circuit_id.is_not(None),
             items.c.offering_id.is_not(None),
@@ -375,10 +386,6 @@ def ordered_offers(session: Session) -> dict[int, Ordered]:
         )
         .order_by(items.c.id)
     )
-    return {
-        row.circuit_id: Ordered(row.offering_id, row.recurring_price)
-        for row in execute_core(session, query)
-    }
 
 
 def _contracts(catalogue: Catalogue) -> Callable[[Ordered | None], _Contract]:
