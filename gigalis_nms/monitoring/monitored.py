@@ -186,7 +186,7 @@ def _circuits(
     for ref, row in zip(refs, active, strict=True):
         if row[0] not in outages:
             continue
-        ongoing = _ongoing_counted(outages[row[0]])
+        ongoing = _ongoing_counted(outages[row[0]], now)
         sla = terms.get(row[0])
         if ongoing is not None and sla is not None:
             restore.add((ref,), restore_seconds(Outage(ongoing.start, now), sla.hours))
@@ -248,9 +248,10 @@ def driver_rows(session: Session, query: sa.Select[Any]) -> list[tuple[Any, ...]
         cursor.close()
 
 
-def _ongoing_counted(outages: list[Outage]) -> Outage | None:
-    """The circuit's outage under way that counts (an unplanned one), if any."""
-    ongoing = [o for o in outages if o.end is None and o.cause in COUNTED_CAUSES]
+def _ongoing_counted(outages: list[Outage], now: datetime) -> Outage | None:
+    """The circuit's outage under way that counts (an unplanned one), if any. The unplanned
+    tail of planned work whose window has not ended yet has not begun: it is not one."""
+    ongoing = [o for o in outages if o.end is None and o.cause in COUNTED_CAUSES and o.start <= now]
     return min(ongoing, key=lambda outage: outage.start) if ongoing else None
 
 

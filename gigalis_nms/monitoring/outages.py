@@ -3,9 +3,9 @@ them: one :class:`Outage` per circuit per incident, with the incident's cause.
 
 A planned outage is planned only inside its maintenance window: work that overruns the
 window it was declared for is an ordinary, unplanned outage from the window's end (the
-operator was told of the window, not of the overrun). A window cancelled after the outage
-started still covered it: the cancellation says the work will not happen again, not that
-the notice was not given.
+operator was told of the window, not of the overrun). A window cancelled while the outage
+lasts covers it up to the cancellation: from then on the work is called off, and a circuit
+still down is down for another reason.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ def outages_between(
     """
     found: dict[int, list[Outage]] = {}
     for row in _rows(session, start, end, circuit_ids):
+        window_end = row.window_end
+        if row.window_cancelled is not None and window_end is not None:
+            window_end = min(window_end, row.window_cancelled)
         for outage in split_at_window_end(
-            Outage(row.started_at, row.ended_at, OutageCause(row.cause)), row.window_end
+            Outage(row.started_at, row.ended_at, OutageCause(row.cause)), window_end
         ):
             found.setdefault(row.circuit_id, []).append(outage)
     return found
@@ -61,7 +64,7 @@ def split_at_window_end(outage: Outage, window_end: datetime | None) -> list[Out
 
 def _rows(
     session: Session, start: datetime, end: datetime, circuit_ids: Collection[int] | None
-) -> Iterator[sa.Row[tuple[int, datetime, datetime | None, str, datetime | None]]]:
+) -> Iterator[sa.Row[tuple[int, datetime, datetime | None, str, datetime | None, datetime | None]]]:
     outage, incident = table_of(IncidentCircuit), table_of(Incident)
     window = table_of(MaintenanceWindow)
     query = (
@@ -71,6 +74,7 @@ def _rows(
             outage.c.ended_at,
             incident.c.cause,
             window.c.ends_at.label("window_end"),
+            window.c.cancelled_at.label("window_cancelled"),
         )
         .join(incident, incident.c.id == outage.c.incident_id)
         .outerjoin(window, window.c.id == incident.c.maintenance_window_id)
