@@ -9,12 +9,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from gigalis_nms.api.app import create_app
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import create_token
+from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
-from gigalis_nms.settings import Environment, Settings
+from gigalis_nms.settings import Environment, Settings, get_settings
 from tests.integration.builders import Inventory, build_inventory
 
 TEST_SECRET_KEY = "test-secret-key-for-the-hmac-of-api-tokens"
@@ -99,3 +101,16 @@ def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient, engine: Engine, inventory: Inventory) -> Api:
     return Api(client, make_tokens(engine, inventory))
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The command line over the test's database, on a wide console (no wrapped tables)."""
+    # rich's own field, not the width property: restoring the property would fix the
+    # console at the width it had, and later tests would lose their COLUMNS.
+    monkeypatch.setattr(console, "_width", 250)
+    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
+    monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()

@@ -42,10 +42,7 @@ from tests.integration.test_maintenance import (
     build_network,
     declare,
     open_incident,
-    runner,
 )
-
-__all__ = ["runner"]  # the fixture, shared with the maintenance tests
 
 HOUR = timedelta(hours=1)
 CATALOGUE = load_catalogue(ROOT / "billing" / "catalogue.yaml")

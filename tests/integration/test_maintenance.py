@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import doctest
 import getpass
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +32,6 @@ from typer.testing import CliRunner
 
 from gigalis_nms import cli
 from gigalis_nms.audit import AuditEntry
-from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import InvalidInput, NotFound
@@ -68,7 +66,6 @@ from gigalis_nms.monitoring.models import (
     SubjectKind,
 )
 from gigalis_nms.provisioning.models import PathRole
-from gigalis_nms.settings import get_settings
 from tests.integration.test_design import (
     DIAMOND_CABLES,
     DIAMOND_LINKS,
@@ -567,15 +564,6 @@ def test_unknown_elements_are_covered_by_nothing(
 
 def test_the_command_line_examples_run() -> None:
     assert doctest.testmod(incident_cli).failed == 0
-
-
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setattr(console, "_width", 200)
-    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_declare_on_the_command_line_in_paris_time(

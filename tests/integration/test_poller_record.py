@@ -37,9 +37,6 @@ from gigalis_nms.monitoring.poller import record_readings
 from gigalis_nms.monitoring.record import RoundSummary
 from gigalis_nms.monitoring.sla import OutageCause
 from tests.conftest import ROOT
-from tests.integration.test_maintenance import runner
-
-__all__ = ["runner"]  # the command-line fixture
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 LINK = "BL-CHO1-LHB1"  # on the path of GIG-ETH-000013 (CHO1 → LHB1), unprotected

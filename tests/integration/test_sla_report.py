@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import doctest
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -41,7 +40,6 @@ from typer.testing import CliRunner
 from gigalis_nms.audit import AuditEntry
 from gigalis_nms.catalogue.loader import REPOSITORY_CATALOGUE, load_catalogue
 from gigalis_nms.catalogue.models import Catalogue
-from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.enums import CircuitStatus, ServiceType
@@ -73,9 +71,7 @@ from gigalis_nms.ordering.models import (
     ProductOrder,
     ProductOrderItem,
 )
-from gigalis_nms.settings import get_settings
 from tests.integration import builders
-from tests.integration.conftest import TEST_SECRET_KEY
 
 HOUR = 3600
 OCTOBER = 745 * HOUR
@@ -527,16 +523,6 @@ def test_a_reclassified_incident_updates_results_not_yet_billed_only(
 
 
 # --- The command ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setattr(console, "_width", 200)
-    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
-    monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_the_command_reports_and_stores_a_closed_month(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,24 +13,10 @@ from gigalis_nms.audit import AuditEntry
 from gigalis_nms.auth.cli import app
 from gigalis_nms.auth.models import ApiToken, Role
 from gigalis_nms.auth.service import authenticate
-from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import NotAuthenticated
-from gigalis_nms.settings import get_settings
 from tests.integration.builders import Inventory
 from tests.integration.conftest import TEST_SECRET_KEY
-
-
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    # rich's own field, not the width property: restoring the property would fix the
-    # console at the width it had, and later tests would lose their COLUMNS.
-    monkeypatch.setattr(console, "_width", 200)
-    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
-    monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_create_prints_the_token_once_and_stores_its_hash(

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from gigalis_nms.console import console
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.ordering.delivery import MAX_ATTEMPTS, deliver_due
 from gigalis_nms.ordering.hub_cli import app
 from gigalis_nms.ordering.models import DeliveryState, EventDelivery
-from gigalis_nms.settings import Settings, get_settings
+from gigalis_nms.settings import Settings
 from tests.callback_receiver import Receiver
 from tests.integration.builders import Inventory
-from tests.integration.conftest import TEST_SECRET_KEY
 from tests.integration.hub.support import (
     new_order,
     publish,
     subscribe,
 )
-
-
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    # rich's own field, not the width property: restoring the property would fix the
-    # console at the width it had, and later tests would lose their COLUMNS.
-    monkeypatch.setattr(console, "_width", 250)
-    monkeypatch.setenv("GIGALIS_DATABASE_URL", database_url)
-    monkeypatch.setenv("GIGALIS_SECRET_KEY", TEST_SECRET_KEY)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_list_shows_the_subscriptions(
