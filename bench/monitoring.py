@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import random
 import secrets
 import statistics
@@ -51,7 +49,16 @@ from sqlmodel import Session
 
 from bench import BenchFailure
 from bench.databases import DATABASES, migrated_database, server_version, settle
-from bench.run import RESULTS, ROOT, WORKDIR, api_server, bench_token, check_quiet, verdict
+from bench.run import (
+    RESULTS,
+    ROOT,
+    WORKDIR,
+    api_server,
+    bench_token,
+    check_quiet,
+    machine_facts,
+    verdict,
+)
 from gigalis_nms.catalogue.loader import REPOSITORY_CATALOGUE, load_catalogue
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db import make_engine, session_scope
@@ -938,12 +945,7 @@ def write_json(
     now = datetime.now(UTC)
     document = {
         "at": now.isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "busy_warnings": busy,
-        },
+        "machine": machine_facts(busy),
         "circuits": arguments.circuits,
         "seed": arguments.seed,
         "scrapes": arguments.scrapes,

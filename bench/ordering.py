@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import secrets
 import sys
@@ -48,6 +46,7 @@ from bench.run import (
     bench_token,
     check_quiet,
     load_in_subprocess,
+    machine_facts,
     network_folder,
     verdict,
 )
@@ -648,12 +647,7 @@ def write_json(
     now = datetime.now(UTC)
     document = {
         "at": now.isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "busy_warnings": busy,
-        },
+        "machine": machine_facts(busy),
         "offer": OFFER,
         "quick": arguments.quick,
         "seed": arguments.seed,

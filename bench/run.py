@@ -319,6 +319,16 @@ def cpu_used_by_others(seconds: float = 2.0) -> float | None:
     return (busy_after - busy_before) / max(1, total_after - total_before)
 
 
+def machine_facts(busy: list[str]) -> dict[str, object]:
+    """What the figures were measured on, with the warnings of a busy machine."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "busy_warnings": busy,
+    }
+
+
 def check_quiet(step: str, busy: list[str]) -> None:
     """Note, on screen and in the results, when other work keeps the CPUs busy."""
     share = cpu_used_by_others()
@@ -335,12 +345,7 @@ def write_json(
     now = datetime.now(UTC)
     document = {
         "at": now.isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "busy_warnings": busy,
-        },
+        "machine": machine_facts(busy),
         "network": {**asdict(size), "seed": seed},
         "targets": {
             "load_seconds": LOAD_TARGET_SECONDS,

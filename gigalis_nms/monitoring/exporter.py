@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db import session_scope
@@ -51,6 +52,19 @@ BITS_PER_MEGABIT = 1_000_000
 INFO_LABELS = ("circuit", "operator", "service", "offer", "sla_class", "status")
 
 
+# Work of the other capabilities, counted by state: table, states, metric, help.
+COUNTED_BY_STATE: tuple[tuple[type[SQLModel], type[StrEnum], str, str], ...] = (
+    (ProvisioningJob, JobState, "provisioning_jobs", "Provisioning jobs by state."),
+    (ProductOrder, OrderState, "product_orders", "Product orders by state."),
+    (
+        EventDelivery,
+        DeliveryState,
+        "notification_deliveries",
+        "Notifications to operators' callbacks by state.",
+    ),
+)
+
+
 class GigalisCollector(Collector):
     """Reads the inventory, orders, jobs and notifications at each scrape."""
 
@@ -77,27 +91,14 @@ class GigalisCollector(Collector):
                 session, now, circuits, terms, poll_seconds=self._poll_seconds
             )
             yield from _sla_classes(self._sla_classes)
-            yield _counted(
-                session,
-                table_of(ProvisioningJob).c.state,
-                JobState,
-                name="provisioning_jobs",
-                documentation="Provisioning jobs by state.",
-            )
-            yield _counted(
-                session,
-                table_of(ProductOrder).c.state,
-                OrderState,
-                name="product_orders",
-                documentation="Product orders by state.",
-            )
-            yield _counted(
-                session,
-                table_of(EventDelivery).c.state,
-                DeliveryState,
-                name="notification_deliveries",
-                documentation="Notifications to operators' callbacks by state.",
-            )
+            for table, states, name, documentation in COUNTED_BY_STATE:
+                yield _counted(
+                    session,
+                    table_of(table).c.state,
+                    states,
+                    name=name,
+                    documentation=documentation,
+                )
         duration = GaugeMetricFamily(
             f"{PREFIX}_exporter_scrape_duration_seconds",
             "How long this scrape took to read the database.",

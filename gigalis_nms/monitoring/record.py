@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -157,14 +159,40 @@ class _Recorder:
                 select(DevicePoll).where(col(DevicePoll.device_id).in_(ids.values()))
             )
         }
+        answering = [ids[h] for h, r in readings.items() if r.reachable and h in ids]
+        interfaces = self._by_device(
+            select(Interface.device_id, Interface.id, Interface.name).where(
+                col(Interface.device_id).in_(answering)
+            )
+        )
+        observed = self._by_device(
+            select(InterfaceObservation.device_id, InterfaceObservation).where(
+                col(InterfaceObservation.device_id).in_(answering)
+            )
+        )
+        neighbours = self._by_device(
+            select(NeighbourObservation.device_id, NeighbourObservation).where(
+                col(NeighbourObservation.device_id).in_(answering)
+            )
+        )
         for hostname, reading in sorted(readings.items()):
             device_id = ids.get(hostname)
             if device_id is None:
                 continue  # removed from the inventory while it was being polled
             self.device_poll(device_id, reading, polls.get(device_id))
             if reading.reachable:
-                self.ports(device_id, reading)
-                self.neighbours(device_id, reading)
+                seen = {row.interface_id: row for (row,) in observed.get(device_id, [])}
+                self.ports(device_id, reading, interfaces.get(device_id, []), seen)
+                known = {(r.protocol, r.neighbour): r for (r,) in neighbours.get(device_id, [])}
+                self.neighbours(device_id, reading, known)
+
+    def _by_device(self, query: Any) -> dict[int, list[tuple[Any, ...]]]:
+        """The rows of ``query`` (device id first) by device, the id left out: one query for
+        the round's routers rather than one per router."""
+        found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for device_id, *rest in self.session.exec(query):
+            found[device_id].append(tuple(rest))
+        return found
 
     def device_poll(self, device_id: int, reading: DeviceReading, poll: DevicePoll | None) -> None:
         if poll is None or poll.reachable != reading.reachable:
@@ -191,16 +219,13 @@ class _Recorder:
         poll.errors_total += 0 if reading.reachable else 1
         self.session.add(poll)
 
-    def ports(self, device_id: int, reading: DeviceReading) -> None:
-        interfaces = self.session.exec(
-            select(Interface.id, Interface.name).where(Interface.device_id == device_id)
-        ).all()
-        seen = {
-            row.interface_id: row
-            for row in self.session.exec(
-                select(InterfaceObservation).where(InterfaceObservation.device_id == device_id)
-            )
-        }
+    def ports(
+        self,
+        device_id: int,
+        reading: DeviceReading,
+        interfaces: list[tuple[Any, ...]],
+        seen: dict[int, InterfaceObservation],
+    ) -> None:
         for interface_id, name in interfaces:
             port = reading.ports.get(name)
             if port is None or interface_id is None:
@@ -235,19 +260,18 @@ class _Recorder:
             row.out_discards = counters.get("tx_discards")
             self.session.add(row)
 
-    def neighbours(self, device_id: int, reading: DeviceReading) -> None:
+    def neighbours(
+        self,
+        device_id: int,
+        reading: DeviceReading,
+        known: dict[tuple[str, str], NeighbourObservation],
+    ) -> None:
         now_seen: dict[tuple[str, str], tuple[str | None, bool]] = {
             ("bgp", peer): (None, up) for peer, up in reading.bgp.items()
         }
         for isis_port, adjacencies in (reading.isis or {}).items():
             for system, up in adjacencies:
                 now_seen[("isis", system)] = (isis_port, up)
-        known = {
-            (row.protocol, row.neighbour): row
-            for row in self.session.exec(
-                select(NeighbourObservation).where(NeighbourObservation.device_id == device_id)
-            )
-        }
         for key in known.keys() - now_seen.keys():
             if reading.isis is None and key[0] == "isis":
                 continue  # the router could not say this time
@@ -401,15 +425,18 @@ class _Recorder:
         self.session.delete(row)
 
     def close_finished(self, incidents: Iterable[Incident]) -> None:
+        incidents = list(incidents)
         self.session.flush()
-        for incident in incidents:
-            still_open = self.session.exec(
-                select(IncidentCircuit.id)
-                .where(IncidentCircuit.incident_id == incident.id)
+        still_open = set(
+            self.session.exec(
+                select(IncidentCircuit.incident_id)
+                .where(col(IncidentCircuit.incident_id).in_([i.id for i in incidents]))
                 .where(col(IncidentCircuit.ended_at).is_(None))
-                .limit(1)
-            ).first()
-            if still_open is None:
+                .distinct()
+            )
+        )
+        for incident in incidents:
+            if incident.id not in still_open:
                 incident.closed_at = self.now
                 self.session.add(incident)
                 assert incident.id is not None
