@@ -8,6 +8,7 @@ from alembic.util import CommandError
 
 from gigalis_nms import __version__
 from gigalis_nms.auth.cli import app as token_app
+from gigalis_nms.billing.cli import app as billing_app
 from gigalis_nms.catalogue.cli import app as catalogue_app
 from gigalis_nms.console import console, database, engine_for, reports_errors, settings
 from gigalis_nms.db import migrate
@@ -29,6 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(circuit_app, name="circuit")
 app.add_typer(config_app, name="config")

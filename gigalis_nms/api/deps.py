@@ -38,10 +38,13 @@ from gigalis_nms.db import session_scope
 from gigalis_nms.errors import NotAuthenticated, PermissionDenied, with_article
 from gigalis_nms.settings import Settings
 
-STAFF = frozenset({Role.ADMIN, Role.NOC, Role.VIEWER})
+# Finance reads what management reads (the inventory, SLA reports) and alone with admins
+# runs billing and issues documents (BILLERS).
+STAFF = frozenset({Role.ADMIN, Role.NOC, Role.VIEWER, Role.FINANCE})
 EVERYONE = STAFF | {Role.OPERATOR}
 WRITERS = frozenset({Role.ADMIN, Role.NOC})
 AUDITORS = frozenset({Role.ADMIN, Role.NOC})
+BILLERS = frozenset({Role.ADMIN, Role.FINANCE})
 # Who may qualify, quote, order and subscribe to notifications: operators for themselves, the
 # NOC on an operator's behalf; viewers read only.
 BUYERS = frozenset({Role.ADMIN, Role.NOC, Role.OPERATOR})

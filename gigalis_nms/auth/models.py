@@ -15,6 +15,7 @@ class Role(StrEnum):
     NOC = "noc"  # reads and writes the inventory and circuits
     OPERATOR = "operator"  # reads its own organisation's circuits; scoped to it
     VIEWER = "viewer"  # reads the inventory
+    FINANCE = "finance"  # runs billing, issues invoices and credit notes; reads the inventory
 
 
 class ApiToken(SQLModel, table=True):
