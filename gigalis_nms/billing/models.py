@@ -34,6 +34,7 @@ from sqlmodel import Field, SQLModel
 from gigalis_nms.db.types import UTCDateTime, enum_column, utcnow
 from gigalis_nms.ordering.models import MONEY
 
+
 class BillingAccount(SQLModel, table=True):
     """How an operator is invoiced. Without a row, documents use the organisation's name and
     SIREN and say nothing of an address (finance is told to complete the account)."""
@@ -205,7 +206,7 @@ class BillingLine(SQLModel, table=True):
     unit_price: Decimal = Field(sa_type=MONEY)
     quantity: Decimal = Field(sa_type=sa.Numeric(12, 4))
     basis: Decimal = Field(default=Decimal("1"), sa_type=sa.Numeric(12, 4))
-    unit: str = Field(default="C62", max_length=3)  # UN/ECE rec 20: C62 one, DAY day
+    unit: str = Field(default="C62", max_length=3)  # UN/ECE rec 20: C62 one, DAY, MON month
     amount: Decimal = Field(sa_type=MONEY)  # excluding VAT
 
 

@@ -38,9 +38,7 @@ def month_days(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def overlap(
-    start: date, end: date | None, first: date, last: date
-) -> tuple[date, date] | None:
+def overlap(start: date, end: date | None, first: date, last: date) -> tuple[date, date] | None:
     """The days of ``start``–``end`` (inclusive; None: open) inside ``first``–``last``."""
     low = max(start, first)
     high = last if end is None else min(end, last)
