@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from gigalis_nms import __version__
 from gigalis_nms.api import (
     audit,
+    billing,
+    billing_reports,
     catalogue,
     health,
     holdings,
@@ -103,6 +105,8 @@ def include_v1(app: FastAPI) -> None:
         app.include_router(router, prefix=V1)
     app.include_router(incidents.router, prefix=V1)
     app.include_router(sla.router, prefix=V1)
+    app.include_router(billing.router, prefix=V1)
+    app.include_router(billing_reports.router, prefix=V1)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:

@@ -11,7 +11,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from gigalis_nms.billing.models import BillingAccount
 from gigalis_nms.db.types import utcnow
@@ -91,9 +91,15 @@ class BillingAccountView(BaseModel):
     commitment_number: str | None
 
 
+def account_of(session: Session, operator_id: int) -> BillingAccount:
+    """The operator's account, or a blank one (not added to the session) if it has none."""
+    query = select(BillingAccount).where(col(BillingAccount.operator_id) == operator_id)
+    return session.exec(query).first() or BillingAccount(operator_id=operator_id)
+
+
 def read_account(session: Session, operator_id: int) -> BillingAccountView:
     organisation = _organisation(session, operator_id)
-    account = session.get(BillingAccount, operator_id) or BillingAccount(operator_id=operator_id)
+    account = account_of(session, operator_id)
     return _view(organisation, account)
 
 
@@ -104,7 +110,7 @@ def set_account(
     nothing, when the SIRET or VAT number is not the organisation's, or when a public buyer
     would be left without a SIRET."""
     organisation = _organisation(session, operator_id)
-    account = session.get(BillingAccount, operator_id) or BillingAccount(operator_id=operator_id)
+    account = account_of(session, operator_id)
     values = change.model_dump(exclude_unset=True)
     if values.get("country") is None:
         values.pop("country", None)  # never cleared: FR unless said otherwise

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session, col, select
 
+from gigalis_nms.billing import document_cli, revenue_cli
 from gigalis_nms.billing.accounts import parse_change, read_account, set_account
 from gigalis_nms.billing.models import (
     BillingDocument,
@@ -26,16 +27,14 @@ from gigalis_nms.billing.models import (
     DocumentState,
     Subscription,
 )
+from gigalis_nms.billing.run import RunReport, find_document, issue_month, run_month
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import InvalidInput, NotFound
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import cli_actor
 from gigalis_nms.inventory.models import Organisation
 from gigalis_nms.monitoring.report import parse_month
-
-if TYPE_CHECKING:  # TODO(lead): import at the top once subscriptions.py lands
-    from gigalis_nms.billing.run import RunReport
 
 app = typer.Typer(
     help="Billing: monthly invoices and SLA credit notes, PDFs, revenue.", no_args_is_help=True
@@ -72,15 +71,12 @@ def run(
 ) -> None:
     """Compute MONTH's invoices and SLA credit notes as drafts (again, for drafts already
     there); with --issue, issue them. Issued documents are never changed."""
-    from gigalis_nms.billing.run import run_month  # noqa: PLC0415
-
     year, number = parse_month(month, "--month")
     catalogue = cached_catalogue(catalogue_path(settings()))
-    with database() as engine:
-        with session_scope(engine, read_only=True) as session:
-            ids = _operator_ids(session, operators)
+    with database() as engine, session_scope(engine, actor=cli_actor()) as session:
+        ids = _operator_ids(session, operators)
         report = run_month(
-            engine, catalogue, year, number, operator_ids=ids, issue=issue, actor=cli_actor()
+            session, catalogue, year, number, operator_ids=ids, issue=issue, actor=cli_actor()
         )
     _show_run(report, output)
 
@@ -94,13 +90,10 @@ def issue(
 ) -> None:
     """Issue MONTH's drafts as they stand (as reviewed), invoices then credit notes: each
     gets the next number of its series and is frozen."""
-    from gigalis_nms.billing.run import issue_month  # noqa: PLC0415
-
     year, number = parse_month(month, "--month")
-    with database() as engine:
-        with session_scope(engine, read_only=True) as session:
-            ids = _operator_ids(session, operators)
-        report = issue_month(engine, year, number, operator_ids=ids, actor=cli_actor())
+    with database() as engine, session_scope(engine, actor=cli_actor()) as session:
+        ids = _operator_ids(session, operators)
+        report = issue_month(session, year, number, operator_ids=ids, actor=cli_actor())
     _show_run(report, output)
 
 
@@ -270,17 +263,6 @@ def account_set(
     typer.echo(view.model_dump_json(indent=2))
 
 
-def find_document(session: Session, reference: str) -> BillingDocument:
-    """A document by number (FAC-0000042) or id."""
-    query = select(BillingDocument).where(col(BillingDocument.number) == reference)
-    found = session.exec(query).first()
-    if found is None and reference.isdigit():
-        found = session.get(BillingDocument, int(reference))
-    if found is None:
-        raise NotFound.of("document", f"no document numbered {reference!r} and no such id")
-    return found
-
-
 def _operator_ids(session: Session, names: Sequence[str] | None) -> list[int] | None:
     if not names:
         return None
@@ -339,4 +321,5 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}".replace(",", " ")
 
 
-# TODO(lead): register document_cli and revenue_cli once they land.
+document_cli.register(app)
+revenue_cli.register(app)

@@ -15,7 +15,7 @@ Each line's amount is rounded half-up to the cent, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -92,14 +92,19 @@ def invoice_lines(
     return lines
 
 
-def credit_lines(results: Iterable[SlaResult]) -> list[LineDraft]:
-    """One credit per SLA penalty of the month, by circuit."""
+def credit_lines(
+    results: Iterable[SlaResult], departements: Mapping[str, str | None] | None = None
+) -> list[LineDraft]:
+    """One credit per SLA penalty of the month, by circuit; ``departements`` by circuit
+    reference (from its subscriptions) so that revenue reports place credits too."""
+    places = departements or {}
     return [
         _line(
             LineKind.SLA_CREDIT,
             _penalty_text(result),
             result.penalty,
             result=result,
+            departement=places.get(result.circuit_ref),
         )
         for result in sorted(results, key=lambda r: r.circuit_ref)
         if result.penalty > ZERO
@@ -236,6 +241,7 @@ def _line(
     subscription: Subscription | None = None,
     period: tuple[date, date] | None = None,
     result: SlaResult | None = None,
+    departement: str | None = None,
 ) -> LineDraft:
     """A line of ``subscription`` (a charge) or of ``result`` (an SLA credit)."""
     return LineDraft(
@@ -250,7 +256,7 @@ def _line(
         subscription_id=subscription.id if subscription else None,
         sla_result_id=result.id if result else None,
         offer_id=_either(subscription, result, "offer_id"),
-        departement=subscription.departement if subscription else None,
+        departement=subscription.departement if subscription else departement,
         period_start=period[0] if period else None,
         period_end=period[1] if period else None,
     )

@@ -41,7 +41,8 @@ class BillingAccount(SQLModel, table=True):
 
     __tablename__ = "billing_account"
 
-    operator_id: int = Field(foreign_key="organisation.id", primary_key=True, ondelete="CASCADE")
+    id: int | None = Field(default=None, primary_key=True)
+    operator_id: int = Field(foreign_key="organisation.id", unique=True, ondelete="CASCADE")
     legal_name: str | None = Field(default=None, max_length=200)  # else the organisation's name
     siret: str | None = Field(default=None, max_length=14)  # the establishment invoiced
     vat_number: str | None = Field(default=None, max_length=16)  # FR + key + SIREN

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from gigalis_nms import audit  # noqa: F401
 from gigalis_nms.auth import models as auth_models  # noqa: F401
 from gigalis_nms.billing import models as billing_models  # noqa: F401
+from gigalis_nms.billing import subscriptions as billing_subscriptions  # noqa: F401
 from gigalis_nms.inventory import models as inventory_models  # noqa: F401
 from gigalis_nms.monitoring import models as monitoring_models  # noqa: F401
 from gigalis_nms.ordering import models as ordering_models  # noqa: F401

@@ -45,11 +45,12 @@ class TwoOperators(Protocol):
 
 
 def make_tokens(engine: Engine, inventory: TwoOperators) -> dict[str, str]:
-    """One token per kind of caller: admin, noc, viewer, operator_a, operator_b."""
+    """One token per kind of caller: admin, noc, viewer, finance, operator_a, operator_b."""
     wanted = {
         "admin": (Role.ADMIN, None),
         "noc": (Role.NOC, None),
         "viewer": (Role.VIEWER, None),
+        "finance": (Role.FINANCE, None),
         "operator_a": (Role.OPERATOR, inventory.operator_a),
         "operator_b": (Role.OPERATOR, inventory.operator_b),
     }
@@ -84,6 +85,9 @@ class Api:
 
     def post(self, who: str | None, path: str, **kwargs: Any) -> httpx.Response:
         return self.request(who, "POST", path, **kwargs)
+
+    def put(self, who: str | None, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request(who, "PUT", path, **kwargs)
 
     def patch(self, who: str | None, path: str, **kwargs: Any) -> httpx.Response:
         return self.request(who, "PATCH", path, **kwargs)

@@ -51,7 +51,8 @@ def subscription(**fields: object) -> Subscription:
 @pytest.mark.parametrize("name", DOCTESTED)
 def test_docstring_examples_hold(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 def test_half_a_cent_rounds_up() -> None:
@@ -188,4 +189,5 @@ def test_credits_are_the_penalties_and_nothing_for_a_circuit_without_one() -> No
     assert [(line.kind, line.amount, line.sla_result_id) for line in lines] == [
         (LineKind.SLA_CREDIT, Decimal("450.00"), 7)
     ]
-    assert "mars 2026" in lines[0].description and "1 dépassement de GTR" in lines[0].description
+    assert "mars 2026" in lines[0].description
+    assert "1 dépassement de GTR" in lines[0].description

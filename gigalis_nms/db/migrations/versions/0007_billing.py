@@ -13,7 +13,6 @@ from alembic import op
 
 import gigalis_nms.db.types
 
-
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -43,6 +42,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "billing_account",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("operator_id", sa.Integer(), nullable=False),
         sa.Column("legal_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("siret", sqlmodel.sql.sqltypes.AutoString(length=14), nullable=True),
@@ -65,7 +65,8 @@ def upgrade() -> None:
             name=op.f("fk_billing_account_operator_id_organisation"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("operator_id", name=op.f("pk_billing_account")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_account")),
+        sa.UniqueConstraint("operator_id", name=op.f("uq_billing_account_operator_id")),
     )
     op.create_table(
         "billing_document",
