@@ -493,7 +493,11 @@ def _open_subscriptions(
 
 
 def _open_on_activation(session: Session, circuit: Circuit, today: date) -> None:
-    opened = open_subscription(session, _catalogue(session), circuit, on=today)
+    # The inventory keeps the day it went live. One given with the activation (the day of the
+    # acceptance report, say) is when billing starts, if not in the future.
+    if circuit.in_service_since is None or circuit.in_service_since > today:
+        circuit.in_service_since = today
+    opened = open_subscription(session, _catalogue(session), circuit, on=circuit.in_service_since)
     if opened is not None and circuit.id is None:
         # Inserted active in this flush: its id is known once it is written, after the
         # subscription (the unit of work orders unrelated tables by class name).
@@ -658,9 +662,10 @@ def _open_missing(session: Session, catalogue: Catalogue, today: date, report: S
     facts = pricing_facts(session, views)
     rows = []
     for circuit, view in zip(circuits, views, strict=True):
-        # The day it went into service was never recorded; the day it was created is the
-        # best known (the loader creates file circuits as they are in service).
-        on = min(paris_day(circuit.created_at), today)
+        # The day it went into service, as the inventory files say it; else the day it was
+        # created, the best known (the loader creates file circuits as they are in service).
+        since = circuit.in_service_since or paris_day(circuit.created_at)
+        on = min(since, today)
         values = price_subscription(catalogue, view, facts, on=on)
         if isinstance(values, str):
             report.unpriced.append((view.ref, values))

@@ -521,6 +521,10 @@ class CircuitBase(SQLModel):
         CircuitStatus.RESERVED, sa_column=enum_column(CircuitStatus, nullable=False, index=True)
     )
     description: str | None = Field(default=None, max_length=200)
+    in_service_since: date | None = Field(
+        default=None,
+        description="the Paris day the circuit went into service; set when it becomes active",
+    )
 
 
 class Circuit(CircuitBase, Timestamps, table=True):
@@ -575,6 +579,7 @@ class CircuitUpdate(SQLModel):
     protected: bool | None = None
     status: CircuitStatus | None = None
     description: str | None = Field(default=None, max_length=200)
+    in_service_since: date | None = None
 
 
 class CircuitPublic(CircuitBase):
