@@ -22,7 +22,6 @@ from sqlmodel import Session, col, select
 from gigalis_nms.audit import AuditEntry
 from gigalis_nms.billing import subscriptions as subscriptions_module
 from gigalis_nms.billing.models import Subscription, SubscriptionEnd, SubscriptionSource
-from gigalis_nms.billing.money import paris_day
 from gigalis_nms.billing.subscriptions import (
     operators_billed_in,
     subscriptions_overlapping,
@@ -181,6 +180,25 @@ def test_activation_opens_a_subscription_priced_from_the_order(
     assert opened.schedule_end is None
     # The audit log records it as any other row.
     assert [entry["circuit_id"] for entry in audited_creations(engine)] == [circuit_id]
+
+
+def test_activation_records_the_day_in_service_and_honours_one_given(
+    engine: Engine, network: Network, clock: Clock
+) -> None:
+    first = ordered_circuit(engine, network.operator_a, "eline-1g")
+    activate(engine, first)
+    second = ordered_circuit(engine, network.operator_b, "eline-1g")
+    set_status(engine, second, CircuitStatus.PROVISIONING)
+    with session_scope(engine, actor="test:noc") as session:
+        # The acceptance report was signed on the 2nd; the NOC activates it on the 10th.
+        update = CircuitUpdate(status=CircuitStatus.ACTIVE, in_service_since=date(2026, 3, 2))
+        service.update_object(session, service.CIRCUITS, second, update)
+
+    with session_scope(engine, read_only=True) as session:
+        days = {c.id: c.in_service_since for c in session.exec(select(Circuit)).all()}
+    assert (days[first], days[second]) == (MARCH_10, date(2026, 3, 2))
+    starts = {s.circuit_id: s.start_date for s in subscriptions_of(engine)}
+    assert starts == {first: MARCH_10, second: date(2026, 3, 2)}
 
 
 def test_an_iru_bills_its_fas_and_its_right_of_use_apart(
@@ -398,7 +416,11 @@ def test_inventory_file_circuits_are_priced_from_the_catalogue(
     for circuit in in_service:
         opened = subscriptions[circuit.ref]
         assert opened.source is SubscriptionSource.CATALOGUE
-        assert opened.start_date == min(paris_day(circuit.created_at), today)
+        # The files say when each went into service; billing starts then (or today, for
+        # the two that go live after it).
+        assert circuit.in_service_since is not None
+        assert opened.start_date == min(circuit.in_service_since, today)
+    assert subscriptions["GIG-ETH-000001"].start_date == date(2023, 6, 1)
     # 10 Gb/s E-Line: the 10 Gb/s offer at list price.
     eline = subscriptions["GIG-ETH-000001"]
     assert (eline.offer_id, eline.monthly_fee, eline.one_time_fee) == (
