@@ -20,8 +20,9 @@ from gigalis_nms.db import make_engine, migrate
 from gigalis_nms.errors import FieldProblem, GigalisError, InvalidInput
 from gigalis_nms.settings import Settings, get_settings
 
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # an error read through a pipe stays one line
+# No emoji codes: "catalogue.yaml:100: …" must not print as "catalogue.yaml💯 …".
+console = Console(emoji=False)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)  # a piped error stays one line
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, select
 
 from gigalis_nms.api.catalogue import ServiceCatalogue
@@ -43,7 +43,7 @@ from gigalis_nms.billing.models import (
     Subscription,
 )
 from gigalis_nms.billing.run import RunReport, issue_month, run_month
-from gigalis_nms.db.listing import PageOfRows
+from gigalis_nms.db.listing import PageOfRows, UnknownFilter
 from gigalis_nms.db.types import RowId
 from gigalis_nms.errors import NotFound
 from gigalis_nms.monitoring.report import parse_month
@@ -59,13 +59,22 @@ MonthPath = Annotated[str, Path(description="the service month, YYYY-MM")]
 
 
 class RunRequest(BaseModel):
+    # Strict: issuing cannot be undone, so a misspelt key or "issue": "yes" is refused.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     month: str = Field(description="the service month, YYYY-MM; it must be over")
-    operators: list[RowId] | None = Field(default=None, description="only these operators' ids")
+    operators: list[RowId] | None = Field(
+        default=None, min_length=1, description="only these operators' ids"
+    )
     issue: bool = Field(default=False, description="number and issue the documents too")
 
 
 class IssueRequest(BaseModel):
-    operators: list[RowId] | None = Field(default=None, description="only these operators' ids")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    operators: list[RowId] | None = Field(
+        default=None, min_length=1, description="only these operators' ids"
+    )
 
 
 class LineView(BaseModel):
@@ -123,11 +132,16 @@ class SubscriptionView(BaseModel):
 
 @router.post("/runs", dependencies=billers, response_model=RunReport)
 def post_run(
-    body: RunRequest, session: DbSession, principal: CurrentPrincipal, catalogue: ServiceCatalogue
+    request: Request,
+    body: RunRequest,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    catalogue: ServiceCatalogue,
 ) -> RunReport:
     """Compute a closed month's invoices and SLA credit notes (drafts computed again, issued
     documents untouched); with ``issue``, issue them. Idempotent: a second run adds nothing.
-    Each operator is billed in its own transaction: ``operators[].error`` says which were not."""
+    Each operator is billed in a savepoint: ``operators[].error`` says which were not."""
+    _no_query(request)
     year, month = parse_month(body.month, "body.month")
     return run_month(
         session,
@@ -142,9 +156,14 @@ def post_run(
 
 @router.post("/months/{month}/issue", dependencies=billers, response_model=RunReport)
 def post_issue(
-    month: MonthPath, body: IssueRequest, session: DbSession, principal: CurrentPrincipal
+    request: Request,
+    month: MonthPath,
+    body: IssueRequest,
+    session: DbSession,
+    principal: CurrentPrincipal,
 ) -> RunReport:
     """Issue the month's drafts as they stand: numbered, dated and frozen."""
+    _no_query(request)
     year, number = parse_month(month, "path.month")
     return issue_month(session, year, number, operator_ids=body.operators, actor=principal.actor)
 
@@ -278,6 +297,14 @@ def put_account(
 ) -> BillingAccountView:
     """Set fields of an operator's billing account; those left out are kept, ``null`` clears."""
     return set_account(session, operator_id, body)
+
+
+def _no_query(request: Request) -> None:
+    """Runs and issuing take their options in the body only: ``?dry_run=true`` or
+    ``?issue=false`` must not be silently ignored by a request that issues."""
+    if request.query_params:
+        name = sorted(request.query_params)[0]
+        raise UnknownFilter.of(f"query.{name}", "this request takes no query parameters")
 
 
 def _visible_document(session: Session, document_id: int, tenant: int | None) -> BillingDocument:

@@ -8,9 +8,18 @@ SIREN), the postal address, payment terms, and for a public buyer the Chorus Pro
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+)
 from sqlmodel import Session, col, select
 
 from gigalis_nms.billing.models import BillingAccount
@@ -49,8 +58,31 @@ def check_vat_number(value: str) -> str:
     return value
 
 
-Siret = Annotated[str, AfterValidator(check_siret)]
-VatNumber = Annotated[str, AfterValidator(check_vat_number)]
+def printable(value: str) -> str:
+    """Text printed on invoices and written into their XML: trimmed, never blank, without
+    control or invisible formatting characters (a BEL is not valid XML; a right-to-left
+    override would make the PDF say something other than what was typed).
+
+    >>> printable("  Covage SAS ")
+    'Covage SAS'
+    """
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        raise ValueError("may not be blank")
+    odd = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if odd is not None:
+        raise ValueError(f"may not hold the control character U+{ord(odd):04X}")
+    return value
+
+
+def _compact(value: object) -> object:
+    """Identifiers as people type them: "732 829 320 00074", "fr44…"."""
+    return value.replace(" ", "").upper() if isinstance(value, str) else value
+
+
+Siret = Annotated[str, BeforeValidator(_compact), AfterValidator(check_siret)]
+VatNumber = Annotated[str, BeforeValidator(_compact), AfterValidator(check_vat_number)]
+Printable = Annotated[str, AfterValidator(printable)]
 
 
 class BillingAccountChange(BaseModel):
@@ -59,18 +91,18 @@ class BillingAccountChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    legal_name: str | None = Field(default=None, min_length=1, max_length=200)
+    legal_name: Printable | None = Field(default=None, max_length=200)
     siret: Siret | None = None
     vat_number: VatNumber | None = None
-    address: str | None = Field(default=None, max_length=300)
+    address: Printable | None = Field(default=None, max_length=300)
     postcode: str | None = Field(default=None, pattern=r"^[0-9A-Z -]{2,10}$")
-    city: str | None = Field(default=None, max_length=100)
+    city: Printable | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     email: EmailStr | None = None
     payment_days: int | None = Field(default=None, ge=0, le=60, description="at most 60 by law")
     public_buyer: bool | None = None
-    chorus_service_code: str | None = Field(default=None, max_length=100)
-    commitment_number: str | None = Field(default=None, max_length=50)
+    chorus_service_code: Printable | None = Field(default=None, max_length=100)
+    commitment_number: Printable | None = Field(default=None, max_length=50)
 
 
 class BillingAccountView(BaseModel):
@@ -134,7 +166,10 @@ def parse_change(data: dict[str, object]) -> BillingAccountChange:
         return BillingAccountChange.model_validate(data)
     except ValidationError as error:
         problems = [
-            FieldProblem(".".join(str(part) for part in item["loc"]), item["msg"])
+            FieldProblem(
+                ".".join(str(part) for part in item["loc"]),
+                str(item["msg"]).removeprefix("Value error, "),
+            )
             for item in error.errors()
         ]
         raise InvalidInput(str(problems[0]), problems) from None
@@ -151,6 +186,13 @@ def _account_problems(organisation: Organisation, merged: dict[str, object]) -> 
         problems.append(
             FieldProblem("vat_number", f"the VAT number of SIREN {siren} is {vat_number_of(siren)}")
         )
+    postcode = merged.get("postcode")
+    if (
+        merged.get("country", "FR") == "FR"
+        and postcode
+        and not re.fullmatch(r"\d{5}", str(postcode))
+    ):
+        problems.append(FieldProblem("postcode", "a French postcode is five digits"))
     if merged.get("public_buyer") and not siret:
         problems.append(
             FieldProblem("siret", "a public buyer is invoiced through Chorus Pro, which needs it")

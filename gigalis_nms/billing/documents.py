@@ -490,5 +490,9 @@ def render_documents(engine: Engine, document_ids: Sequence[int], seller: Seller
             logger.warning("document %s: not rendered: %s", document.number, error.message)
             failed.append(RenderFailure(document=document_reference(document), error=error.message))
             continue
+        except ValueError as error:  # e.g. lxml: text that XML cannot hold
+            logger.exception("document %s: not rendered", document.number)
+            failed.append(RenderFailure(document=document_reference(document), error=str(error)))
+            continue
         rendered.append(Rendered(document.id, pdf, time.perf_counter() - started))
     return BatchResult(rendered, failed)

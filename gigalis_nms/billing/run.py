@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gigalis_nms.billing import subscriptions
-from gigalis_nms.billing.accounts import account_of
+from gigalis_nms.billing.accounts import account_of, printable
 from gigalis_nms.billing.lines import LineDraft, credit_lines, invoice_lines
 from gigalis_nms.billing.models import (
     BillingDocument,
@@ -281,10 +281,12 @@ def _reconcile(
         session.flush()
         return None, Action.REMOVED
     if existing is not None and existing.fingerprint == fingerprint:
-        if existing.buyer != context.buyer or existing.invoice_id != _id(invoice):
-            existing.buyer, existing.invoice_id = context.buyer, _id(invoice)
-            session.add(existing)
-        return existing, Action.UNCHANGED
+        if existing.buyer == context.buyer and existing.invoice_id == _id(invoice):
+            return existing, Action.UNCHANGED
+        existing.buyer, existing.invoice_id = context.buyer, _id(invoice)
+        existing.computed_at = utcnow()
+        session.add(existing)
+        return existing, Action.REGENERATED  # the same lines, to an updated buyer
     document = existing or BillingDocument(
         kind=kind,
         state=DocumentState.DRAFT,
@@ -404,6 +406,8 @@ def _issue_all(
 def issue_document(session: Session, document: BillingDocument, today: date, actor: str) -> None:
     """Number, date and freeze a draft. Refused, changing nothing, when the buyer lacks what a
     French invoice must name, or when a credit note's invoice is not issued yet."""
+    # The buyer as it is now: an account completed since the draft was computed counts.
+    document.buyer = buyer_of(session, document.operator_id)
     problems = buyer_problems(document.buyer)
     invoice = None
     if document.invoice_id is not None:
@@ -435,8 +439,22 @@ def issue_document(session: Session, document: BillingDocument, today: date, act
 
 
 def buyer_problems(buyer: dict[str, Any]) -> list[FieldProblem]:
-    """What keeps a document to this buyer from being issued."""
+    """What keeps a document to this buyer from being issued: French law wants the buyer's
+    name, address and SIREN on every invoice; Chorus Pro a public buyer's SIRET."""
     problems = []
+    try:
+        printable(str(buyer.get("name") or ""))
+    except ValueError as unfit:
+        problems.append(FieldProblem("buyer.name", f"the buyer's name {unfit}"))
+    for field in ("address", "postcode", "city"):
+        if not buyer.get(field):
+            problems.append(
+                FieldProblem(
+                    f"buyer.{field}",
+                    f"the billing account has no {field}, which a French invoice must name "
+                    "(gigalis billing account set)",
+                )
+            )
     if not buyer.get("siren"):
         problems.append(
             FieldProblem("buyer.siren", "the buyer has no SIREN, which a French invoice must name")

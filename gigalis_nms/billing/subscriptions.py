@@ -494,9 +494,15 @@ def _open_subscriptions(
 
 def _open_on_activation(session: Session, circuit: Circuit, today: date) -> None:
     # The inventory keeps the day it went live. One given with the activation (the day of the
-    # acceptance report, say) is when billing starts, if not in the future.
-    if circuit.in_service_since is None or circuit.in_service_since > today:
+    # acceptance report, say) is when billing starts; a day to come is a mistake, refused.
+    if circuit.in_service_since is None:
         circuit.in_service_since = today
+    elif circuit.in_service_since > today:
+        raise InvalidInput.of(
+            "in_service_since",
+            f"{circuit.in_service_since} is after today ({today}): a circuit is active from "
+            "the day it goes into service, not before",
+        )
     opened = open_subscription(session, _catalogue(session), circuit, on=circuit.in_service_since)
     if opened is not None and circuit.id is None:
         # Inserted active in this flush: its id is known once it is written, after the

@@ -128,7 +128,8 @@ def test_billing_accounts_refuse_another_companys_identifiers(
     assert public.status_code == 422
     assert "Chorus Pro" in public.text
     with session_scope(engine, read_only=True) as session:
-        assert session.exec(select(BillingAccount)).all() == []
+        accounts = session.exec(select(BillingAccount)).all()
+    assert {(a.siret, a.public_buyer) for a in accounts} == {(None, False)}  # as built
 
     body = {
         "siret": "73282932000074",
@@ -173,3 +174,44 @@ def test_an_operator_downloads_its_invoice_as_pdf(api: Api) -> None:
     assert again.content == response.content  # issued: rendered once, served as stored
     theirs = next(d for d in documents(api, "operator_b") if d["kind"] == "invoice")
     assert api.get("operator_a", f"{DOCUMENTS}/{theirs['id']}/pdf").status_code == 404
+
+
+def test_a_run_request_is_read_strictly_since_issuing_cannot_be_undone(api: Api) -> None:
+    for body in (
+        {"month": "2026-03", "isue": True},
+        {"month": "2026-03", "issue": "yes"},
+        {"month": "2026-03", "operators": []},
+    ):
+        response = api.post("finance", RUNS, json=body)
+        assert response.status_code == 422, body
+    assert '"field":"isue"' in api.post("finance", RUNS, json={"month": "2026-03", "isue": 1}).text
+    queried = api.post("finance", RUNS, params={"issue": "false"}, json={"month": "2026-03"})
+    assert queried.status_code == 400
+    assert "query.issue" in queried.text
+    dry = api.post("finance", "/api/v1/billing/months/2026-03/issue", json={"dry_run": True})
+    assert dry.status_code == 422
+    assert documents(api, "viewer") == []  # nothing computed, nothing issued
+
+
+def test_account_text_is_printable_and_identifiers_are_read_as_typed(
+    api: Api, operators: Operators
+) -> None:
+    path = f"/api/v1/billing/accounts/{operators.operator_a}"
+    for field, value in (
+        ("legal_name", "Bouygues\u0007 Telecom"),
+        ("legal_name", "   "),
+        ("city", "Paris\u202eSIRAP"),
+        ("chorus_service_code", ""),
+        ("postcode", "4400"),
+    ):
+        response = api.put("finance", path, json={field: value})
+        assert response.status_code == 422, (field, value)
+        assert field in response.text
+    spaced = api.put(
+        "finance", path, json={"siret": "732 829 320 00074", "vat_number": "fr44732829320"}
+    )
+    assert spaced.status_code == 200, spaced.text
+    assert (spaced.json()["siret"], spaced.json()["vat_number"]) == (
+        "73282932000074",
+        "FR44732829320",
+    )

@@ -111,6 +111,15 @@ def build_march(
         operator = builders.organisation(session, name, siren=SIREN if first == 101 else None)
         site, far = _site(session, "NTE1"), _site(session, "ANG1")
         operator_id, site_id, far_id = _id(operator), _id(site), _id(far)
+        # Where its invoices go: a French invoice names the buyer's address.
+        session.add(
+            BillingAccount(
+                operator_id=operator_id,
+                address="1 rue de la Loire",
+                postcode="44000",
+                city="Nantes",
+            )
+        )
 
     refs = {
         "eline": f"GIG-ETH-{first:06d}",
@@ -398,7 +407,6 @@ def test_concurrent_runs_for_two_operators_number_without_gaps(
     first = build_march(engine, clock)
     second = build_march(engine, clock, "Opérateur Avril", first=201)
     with session_scope(engine) as session:
-        session.add(BillingAccount(operator_id=second.operator))
         session.execute(
             sa.text("UPDATE organisation SET siren = '356000000' WHERE id = :id"),
             {"id": second.operator},
@@ -501,3 +509,24 @@ def _stored_pdf(engine: Engine, document_id: int | None) -> bytes:
         stored = session.get(BillingDocumentPdf, document_id)
     assert stored is not None  # issued: stored when first asked for
     return stored.pdf
+
+
+def test_issuing_needs_the_buyers_address_and_takes_the_account_as_it_is_then(
+    engine: Engine, catalogue: Catalogue, clock: Clock
+) -> None:
+    march = build_march(engine, clock)
+    with session_scope(engine) as session:
+        session.execute(sa.text("UPDATE billing_account SET address = NULL"))
+    refused = run(engine, catalogue, 2026, 3, issue=True)
+    error = refused.operators[0].error
+    assert error is not None
+    assert "buyer.address" in error
+    assert documents_of(engine, march.operator) == {}
+
+    run(engine, catalogue, 2026, 3)  # drafts, to a buyer without address
+    with session_scope(engine) as session:
+        session.execute(sa.text("UPDATE billing_account SET address = '2 quai Ceineray'"))
+    issue(engine, 2026, 3)
+    invoice = documents_of(engine, march.operator)[DocumentKind.INVOICE]
+    assert invoice.number == "FAC-0000001"
+    assert invoice.buyer["address"] == "2 quai Ceineray"

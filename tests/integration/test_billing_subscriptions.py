@@ -511,3 +511,21 @@ def test_a_period_read_backwards_is_refused(engine: Engine) -> None:
     with session_scope(engine, read_only=True) as session, pytest.raises(InvalidInput) as refused:
         subscriptions_overlapping(session, date(2026, 3, 31), date(2026, 3, 1))
     assert refused.value.problems[0].field == "last"
+
+
+def test_an_activation_dated_in_the_future_is_refused(
+    engine: Engine, network: Network, clock: Clock
+) -> None:
+    circuit_id = ordered_circuit(engine, network.operator_a, "eline-1g")
+    set_status(engine, circuit_id, CircuitStatus.PROVISIONING)
+    update = CircuitUpdate(status=CircuitStatus.ACTIVE, in_service_since=date(2026, 4, 1))
+    with (
+        pytest.raises(InvalidInput, match="in_service_since: 2026-04-01 is after today"),
+        session_scope(engine, actor="test:noc") as session,
+    ):
+        service.update_object(session, service.CIRCUITS, circuit_id, update)
+    assert subscriptions_of(engine) == []
+    with session_scope(engine, read_only=True) as session:
+        circuit = session.get(Circuit, circuit_id)
+        assert circuit is not None
+        assert (circuit.status, circuit.in_service_since) == (CircuitStatus.PROVISIONING, None)
