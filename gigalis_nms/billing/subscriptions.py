@@ -45,7 +45,6 @@ from gigalis_nms.billing.models import Subscription, SubscriptionEnd, Subscripti
 from gigalis_nms.billing.money import ZERO, add_months, cents, day_before, paris_day
 from gigalis_nms.catalogue.loader import default_catalogue
 from gigalis_nms.catalogue.models import (
-    BandwidthOffer,
     Catalogue,
     DarkFibreIru,
     OfferBase,
@@ -304,7 +303,7 @@ def _from_order(catalogue: Catalogue, circuit: CircuitView, ordered: OrderedTerm
 def _from_catalogue(
     catalogue: Catalogue, circuit: CircuitView, facts: PricingFacts
 ) -> _Priced | str:
-    offer = _matching_offer(catalogue, circuit)
+    offer = catalogue.offer_for_circuit(circuit.service_type.value, circuit.bandwidth_mbps)
     if isinstance(offer, str):
         return offer
     distance: int | None = None
@@ -324,26 +323,6 @@ def _from_catalogue(
         one_time_fee=price.one_time,
         iru_price=ZERO,
     )
-
-
-def _matching_offer(catalogue: Catalogue, circuit: CircuitView) -> OfferBase | str:
-    """The offer an unordered circuit is billed under: for E-Lines and wavelengths the one of
-    its bandwidth, for dark fibre the lease, for hosting the first hosting offer."""
-    kind = CATALOGUE_KINDS[circuit.service_type]
-    offers = [offer for offer in catalogue.offers if offer.kind == kind]
-    if circuit.service_type in (ServiceType.ETHERNET_ELINE, ServiceType.WAVELENGTH):
-        if circuit.bandwidth_mbps is None:
-            return f"no bandwidth recorded, so no {kind} offer matches"
-        offers = [
-            offer
-            for offer in offers
-            if isinstance(offer, BandwidthOffer) and offer.bandwidth_mbps == circuit.bandwidth_mbps
-        ]
-        if not offers:
-            return f"no {kind} offer of {circuit.bandwidth_mbps} Mb/s in the catalogue"
-    if not offers:
-        return f"no {kind} offer in the catalogue"
-    return offers[0]
 
 
 def _fibre_length(circuit: CircuitView, facts: PricingFacts) -> int | str:
@@ -496,7 +475,7 @@ def _open_on_activation(session: Session, circuit: Circuit, today: date) -> None
     # The inventory keeps the day it went live. One given with the activation (the day of the
     # acceptance report, say) is when billing starts; a day to come is a mistake, refused.
     if circuit.in_service_since is None:
-        circuit.in_service_since = today
+        circuit.in_service_since = _went_live(circuit, today)
     elif circuit.in_service_since > today:
         raise InvalidInput.of(
             "in_service_since",
@@ -508,6 +487,15 @@ def _open_on_activation(session: Session, circuit: Circuit, today: date) -> None
         # Inserted active in this flush: its id is known once it is written, after the
         # subscription (the unit of work orders unrelated tables by class name).
         session.info.setdefault(UNLINKED, []).append((opened, circuit))
+
+
+def _went_live(circuit: Circuit, today: date) -> date:
+    """Today, for a circuit switched to active; for one recorded already active (an existing
+    circuit entered by hand), the day it was created, as the bulk reconciliation takes it."""
+    created = circuit.created_at
+    if inspect(circuit).pending and created is not None:
+        return min(paris_day(created), today)
+    return today
 
 
 def _close(subscription: Subscription, day: date, why: SubscriptionEnd) -> None:

@@ -209,6 +209,14 @@ Offer = Annotated[
     Field(discriminator="kind"),
 ]
 OFFER_KINDS = ("dark_fibre_lease", "dark_fibre_iru", "ethernet", "wavelength", "hosting")
+# The kind of offer a circuit of each inventory service type is sold under when it was never
+# ordered (the inventory files' circuits): dark fibre as a lease.
+SERVICE_KINDS = {
+    "ethernet_eline": "ethernet",
+    "wavelength": "wavelength",
+    "dark_fibre": "dark_fibre_lease",
+    "hosting": "hosting",
+}
 
 
 def unknown_sla_reason(value: str, known: Any) -> str:
@@ -244,6 +252,26 @@ class Catalogue(Strict):
 
     def offer(self, offer_id: str) -> OfferBase | None:
         return next((offer for offer in self.offers if offer.id == offer_id), None)
+
+    def offer_for_circuit(self, service_type: str, bandwidth_mbps: int | None) -> OfferBase | str:
+        """The offer a never-ordered circuit is sold under, or why none is: for E-Lines and
+        wavelengths the one of its bandwidth, for dark fibre the lease, for hosting the first
+        hosting offer."""
+        kind = SERVICE_KINDS[service_type]
+        offers = [offer for offer in self.offers if offer.kind == kind]
+        if kind in ("ethernet", "wavelength"):
+            if bandwidth_mbps is None:
+                return f"no bandwidth recorded, so no {kind} offer matches"
+            offers = [
+                offer
+                for offer in offers
+                if isinstance(offer, BandwidthOffer) and offer.bandwidth_mbps == bandwidth_mbps
+            ]
+            if not offers:
+                return f"no {kind} offer of {bandwidth_mbps} Mb/s in the catalogue"
+        if not offers:
+            return f"no {kind} offer in the catalogue"
+        return offers[0]
 
     def sla(self, sla_id: str) -> SlaClass:
         return next(sla for sla in self.sla_classes if sla.id == sla_id)

@@ -32,7 +32,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +47,7 @@ from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.errors import Conflict, InvalidInput
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.tables import CIRCUIT, ORGANISATION
-from gigalis_nms.monitoring.calendar import month_bounds
+from gigalis_nms.monitoring.calendar import PARIS, month_bounds
 from gigalis_nms.monitoring.models import SlaResult
 from gigalis_nms.monitoring.outages import outages_between
 from gigalis_nms.monitoring.sla import (
@@ -251,7 +251,8 @@ def month_report(
         found = outages.get(row.id, [])
         if not period.closed:
             found = _as_seen_at(found, period.until)
-        results.append(_circuit_month(row, contract_of(ordered.get(row.id)), found, period))
+        contract = contract_of(ordered.get(row.id) or _listed(catalogue, row))
+        results.append(_circuit_month(row, contract, found, period))
     return MonthReport(
         month=label,
         starts_at=start,
@@ -332,19 +333,36 @@ def _as_seen_at(outages: list[Outage], now: datetime) -> list[Outage]:
     ]
 
 
+def _listed(catalogue: Catalogue, row: Any) -> Ordered | None:
+    """A never-ordered circuit (the inventory files') under the offer that matches it, at its
+    list fee: billing bills it so, and its SLA is owed so. Dark fibre has no list fee (it is
+    priced by length): its SLA is measured and its penalty is nil."""
+    offer = catalogue.offer_for_circuit(row.service_type, row.bandwidth_mbps)
+    if isinstance(offer, str):
+        return None
+    return Ordered(offer.id, getattr(offer, "monthly_fee", None))
+
+
 def _circuits_in_service(
     session: Session, start: datetime, end: datetime, operator_id: int | None
 ) -> list[Any]:
+    last_day = (end - timedelta(seconds=1)).astimezone(PARIS).date()
+    began = sa.or_(  # the day it went into service, else its creation, is before the month's end
+        CIRCUIT.c.in_service_since <= last_day,
+        sa.and_(CIRCUIT.c.in_service_since.is_(None), CIRCUIT.c.created_at < end),
+    )
     query = (
         sa.select(
             CIRCUIT.c.id,
             CIRCUIT.c.ref,
             CIRCUIT.c.operator_id,
+            CIRCUIT.c.service_type,
+            CIRCUIT.c.bandwidth_mbps,
             ORGANISATION.c.name.label("operator"),
         )
         .join(ORGANISATION, ORGANISATION.c.id == CIRCUIT.c.operator_id)
         .where(
-            CIRCUIT.c.created_at < end,
+            began,
             sa.or_(
                 CIRCUIT.c.status.in_(IN_SERVICE),
                 sa.and_(

@@ -530,3 +530,43 @@ def test_issuing_needs_the_buyers_address_and_takes_the_account_as_it_is_then(
     invoice = documents_of(engine, march.operator)[DocumentKind.INVOICE]
     assert invoice.number == "FAC-0000001"
     assert invoice.buyer["address"] == "2 quai Ceineray"
+
+
+def test_a_never_ordered_circuit_is_credited_at_its_list_price(
+    engine: Engine, catalogue: Catalogue, clock: Clock
+) -> None:
+    """A circuit of the inventory files has no order: billing bills it at the list fee of
+    the offer that matches it, and its SLA penalties are owed at that fee too."""
+    march = build_march(engine, clock)
+    with session_scope(engine, actor="test:billing") as session:
+        circuit = Circuit(
+            ref="GIG-ETH-000106",
+            operator_id=march.operator,
+            service_type=ServiceType.ETHERNET_ELINE,
+            a_site_id=_site(session, "NTE1").id,
+            bandwidth_mbps=10000,
+            status=CircuitStatus.ACTIVE,
+            in_service_since=date(2025, 6, 1),
+        )
+        session.add(circuit)
+        session.flush()
+        incident = session.exec(select(Incident)).one()
+        session.add(
+            IncidentCircuit(
+                incident_id=_id(incident),
+                circuit_id=_id(circuit),
+                started_at=utc(3, 12, 7),
+                ended_at=utc(3, 12, 13, 30),
+            )
+        )
+
+    run(engine, catalogue, 2026, 3, issue=True)
+
+    documents = documents_of(engine, march.operator)
+    assert lines_of(engine, documents[DocumentKind.CREDIT_NOTE].id) == [
+        ("GIG-ETH-000105", LineKind.SLA_CREDIT, money("450.00")),
+        ("GIG-ETH-000106", LineKind.SLA_CREDIT, money("450.00")),  # 30 % of 1,500.00
+    ]
+    assert ("GIG-ETH-000106", LineKind.RECURRING, money("1500.00")) in lines_of(
+        engine, documents[DocumentKind.INVOICE].id
+    )
