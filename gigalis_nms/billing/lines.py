@@ -15,8 +15,8 @@ Each line's amount is rounded half-up to the cent, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -72,24 +72,91 @@ class LineDraft:
     period_end: date | None = None  # inclusive
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What issued invoices already charged: the months closed (an invoice of the month is
+    issued), and per subscription the days its fee was billed for and the one-off charges
+    (one-time fee, IRU, early termination) already on an invoice."""
+
+    months: frozenset[tuple[int, int]] = frozenset()
+    days: Mapping[int, Sequence[tuple[date, date]]] = field(default_factory=dict)
+    charged: frozenset[tuple[int, LineKind]] = frozenset()
+
+
+NOTHING_BILLED = Billed()
+REGULARISATION = "Régularisation — "
+
+
 def invoice_lines(
-    subscriptions: Iterable[Subscription], catalogue: Catalogue, year: int, month: int
+    subscriptions: Iterable[Subscription],
+    catalogue: Catalogue,
+    year: int,
+    month: int,
+    billed: Billed = NOTHING_BILLED,
 ) -> list[LineDraft]:
-    """Every charge of the month for these subscriptions (one operator's), ordered by
-    circuit, then by date, then one-time charges before the month's fee."""
-    first, last = month_days(year, month)
+    """Every charge of the month for these subscriptions (one operator's) that no issued
+    invoice made yet, ordered by circuit, then by date, one-time charges before the month's
+    fee; then what the closed months of ``billed`` should have charged and did not (a
+    circuit recorded in service after its month was invoiced, say), as régularisations."""
     names = {offer.id: offer.name for offer in catalogue.offers}
-    lines: list[LineDraft] = []
-    for subscription in sorted(subscriptions, key=lambda s: (s.circuit_ref, s.start_date)):
-        name = names.get(subscription.offer_id, subscription.offer_id)
-        lines += _one_time_lines(subscription, name, first, last)
-        recurring = _recurring_line(subscription, name, first, last)
-        if recurring is not None:
-            lines.append(recurring)
-        early = _early_termination_line(subscription, name, first, last)
-        if early is not None:
-            lines.append(early)
+    ordered = sorted(subscriptions, key=lambda s: (s.circuit_ref, s.start_date))
+    lines = [
+        line
+        for subscription in ordered
+        for line in _due(subscription, names, month_days(year, month), billed)
+    ]
+    for closed in sorted(m for m in billed.months if m < (year, month)):
+        for subscription in ordered:
+            lines += _due(subscription, names, month_days(*closed), billed, REGULARISATION)
     return lines
+
+
+def _due(
+    subscription: Subscription,
+    names: Mapping[str, str],
+    month: tuple[date, date],
+    billed: Billed,
+    prefix: str = "",
+) -> list[LineDraft]:
+    """The subscription's charges of ``month`` not yet on an issued invoice."""
+    first, last = month
+    name = names.get(subscription.offer_id, subscription.offer_id)
+    charged = billed.charged
+    lines = [
+        line
+        for line in _one_time_lines(subscription, name, first, last)
+        if (subscription.id, line.kind) not in charged
+    ]
+    days = _days_due(subscription, first, last)
+    covered = billed.days.get(subscription.id, ()) if subscription.id is not None else ()
+    for gap in uncovered(days, covered) if days else ():
+        lines.append(_recurring_for(subscription, name, gap, last.day))
+    early = _early_termination_line(subscription, name, first, last)
+    if early is not None and (subscription.id, early.kind) not in charged:
+        lines.append(early)
+    return [replace(line, description=prefix + line.description) for line in lines]
+
+
+def uncovered(
+    days: tuple[date, date], covered: Iterable[tuple[date, date]]
+) -> list[tuple[date, date]]:
+    """The runs of ``days`` (inclusive) that no period of ``covered`` holds.
+
+    >>> march = (date(2026, 3, 1), date(2026, 3, 31))
+    >>> middle = (date(2026, 3, 10), date(2026, 3, 20))
+    >>> [f"{low.day}-{high.day}" for low, high in uncovered(march, [middle])]
+    ['1-9', '21-31']
+    """
+    gaps, start = [], days[0]
+    for low, high in sorted(covered):
+        if high < start or low > days[1]:
+            continue
+        if low > start:
+            gaps.append((start, low - timedelta(days=1)))
+        start = max(start, high + timedelta(days=1))
+    if start <= days[1]:
+        gaps.append((start, days[1]))
+    return gaps
 
 
 def credit_lines(
@@ -144,18 +211,22 @@ def fees_between(monthly_fee: Decimal, first: date, last: date) -> Decimal:
     return total
 
 
-def _recurring_line(
-    subscription: Subscription, name: str, first: date, last: date
-) -> LineDraft | None:
+def _days_due(subscription: Subscription, first: date, last: date) -> tuple[date, date] | None:
+    """The days of ``first``–``last`` that the subscription's monthly fee is due for."""
     end = subscription.end_date
     if subscription.schedule_end is not None:  # an IRU's maintenance stops with its duration
         scheduled_last = day_before(subscription.schedule_end)
         end = scheduled_last if end is None else min(end, scheduled_last)
-    days = overlap(subscription.start_date, end, first, last)
-    if days is None or subscription.monthly_fee <= ZERO:
+    if subscription.monthly_fee <= ZERO:
         return None
+    return overlap(subscription.start_date, end, first, last)
+
+
+def _recurring_for(
+    subscription: Subscription, name: str, days: tuple[date, date], month_length: int
+) -> LineDraft:
     start, stop = days
-    billed, month_length = days_between(start, stop), last.day
+    billed = days_between(start, stop)
     fee = subscription.monthly_fee
     if billed == month_length:
         quantity, basis, unit, amount = ONE, ONE, "MON", cents(fee)

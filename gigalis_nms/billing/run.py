@@ -37,14 +37,20 @@ from sqlmodel import Session, col, select
 
 from gigalis_nms.billing import subscriptions
 from gigalis_nms.billing.accounts import account_of, printable
-from gigalis_nms.billing.lines import LineDraft, credit_lines, invoice_lines
+from gigalis_nms.billing.lines import (
+    Billed,
+    LineDraft,
+    credit_lines,
+    invoice_lines,
+)
 from gigalis_nms.billing.models import (
     BillingDocument,
     BillingLine,
     DocumentKind,
     DocumentState,
+    LineKind,
 )
-from gigalis_nms.billing.money import ZERO, cents, month_days
+from gigalis_nms.billing.money import ZERO, add_months, cents, month_days
 from gigalis_nms.billing.numbering import document_number, take_number
 from gigalis_nms.billing.subscriptions import (
     operators_billed_in,
@@ -57,13 +63,16 @@ from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.errors import FieldProblem, GigalisError, InvalidInput, NotFound
 from gigalis_nms.inventory.models import Organisation
 from gigalis_nms.monitoring.models import SlaResult
-from gigalis_nms.monitoring.report import month_label, month_report, store_month
+from gigalis_nms.monitoring.report import month_label, month_report, parse_month, store_month
 
 logger = logging.getLogger(__name__)
 
 LINE = table_of(BillingLine)
 DOCUMENT = table_of(BillingDocument)
 RESULT = table_of(SlaResult)
+# How far back a run looks for days and charges that closed months missed (a circuit
+# recorded in service after its month was invoiced): a year.
+ARREARS_MONTHS = 12
 
 
 class Action(StrEnum):
@@ -218,7 +227,10 @@ def bill_operator(
     _documents(session, operator_id, label, lock=True)  # a second run for it waits here
     sla = month_report(session, catalogue, year, month, operator_id=operator_id)
     store_month(session, sla)
-    periods = subscriptions_overlapping(session, first, last, [operator_id])
+    since = add_months(first, -ARREARS_MONTHS)
+    periods = subscriptions_overlapping(session, since, last, [operator_id])
+    billed = billed_before(session, operator_id, since, first)
+    charges = invoice_lines(periods, catalogue, year, month, billed)
     results = session.exec(
         select(SlaResult).where(
             col(SlaResult.operator_id) == operator_id, col(SlaResult.month) == label
@@ -228,9 +240,7 @@ def bill_operator(
     context = _Context(operator_id, label, first, last, buyer, catalogue)
 
     outcomes = []
-    invoice, action = _reconcile(
-        session, context, DocumentKind.INVOICE, invoice_lines(periods, catalogue, year, month)
-    )
+    invoice, action = _reconcile(session, context, DocumentKind.INVOICE, charges)
     outcomes.append(_outcome(session, DocumentKind.INVOICE, invoice, action))
     credit, action = _reconcile(
         session,
@@ -488,6 +498,50 @@ def _freeze_results(
 
 
 # --- Reading ----------------------------------------------------------------------------------
+
+
+def billed_before(session: Session, operator_id: int, since: date, first: date) -> Billed:
+    """What issued invoices charged the operator from ``since``, and the months from
+    ``since`` to before ``first`` that are closed: invoices of the month are issued, and the
+    operator has no draft of it."""
+    closed = (
+        sa.select(DOCUMENT.c.month)
+        .where(
+            DOCUMENT.c.kind == DocumentKind.INVOICE,
+            DOCUMENT.c.state == DocumentState.ISSUED,
+            DOCUMENT.c.month >= month_label(since.year, since.month),
+            DOCUMENT.c.month < month_label(first.year, first.month),
+        )
+        .distinct()
+    )
+    # A month the operator still has a draft of is billed by that draft, not here.
+    drafted = sa.select(DOCUMENT.c.month).where(
+        DOCUMENT.c.operator_id == operator_id,
+        DOCUMENT.c.kind == DocumentKind.INVOICE,
+        DOCUMENT.c.state == DocumentState.DRAFT,
+    )
+    labels = set(execute_core(session, closed).scalars())
+    labels -= set(execute_core(session, drafted).scalars())
+    months = frozenset(parse_month(label) for label in labels)
+    charged = (
+        sa.select(LINE.c.subscription_id, LINE.c.kind, LINE.c.period_start, LINE.c.period_end)
+        .join(DOCUMENT, DOCUMENT.c.id == LINE.c.document_id)
+        .where(
+            DOCUMENT.c.operator_id == operator_id,
+            DOCUMENT.c.kind == DocumentKind.INVOICE,
+            DOCUMENT.c.state == DocumentState.ISSUED,
+            LINE.c.subscription_id.is_not(None),
+            LINE.c.period_end >= since,
+        )
+    )
+    days: dict[int, list[tuple[date, date]]] = {}
+    one_offs = set()
+    for row in execute_core(session, charged):
+        if row.kind == LineKind.RECURRING:
+            days.setdefault(row.subscription_id, []).append((row.period_start, row.period_end))
+        else:
+            one_offs.add((row.subscription_id, LineKind(row.kind)))
+    return Billed(months, days, frozenset(one_offs))
 
 
 def buyer_of(session: Session, operator_id: int) -> dict[str, Any]:

@@ -570,3 +570,64 @@ def test_a_never_ordered_circuit_is_credited_at_its_list_price(
     assert ("GIG-ETH-000106", LineKind.RECURRING, money("1500.00")) in lines_of(
         engine, documents[DocumentKind.INVOICE].id
     )
+
+
+def test_a_circuit_recorded_after_its_month_was_issued_is_billed_as_a_regularisation(
+    engine: Engine, catalogue: Catalogue, clock: Clock
+) -> None:
+    """Found in service on 10 March only after March was invoiced: April's invoice carries
+    its March days and its FAS as régularisations, once."""
+    march = build_march(engine, clock)
+    run(engine, catalogue, 2026, 3, issue=True)
+    clock.today = date(2026, 4, 20)
+    with session_scope(engine, actor="test:noc") as session:
+        late = Circuit(
+            ref="GIG-ETH-000107",
+            operator_id=march.operator,
+            service_type=ServiceType.ETHERNET_ELINE,
+            a_site_id=_site(session, "NTE1").id,
+            bandwidth_mbps=1000,  # eline-1g at list price: 600.00 a month, FAS 1,200.00
+            status=CircuitStatus.ACTIVE,
+            in_service_since=date(2026, 3, 10),
+        )
+        session.add(late)
+
+    clock.today = date(2026, 5, 2)
+    again = run(engine, catalogue, 2026, 3)
+    assert again.operators[0].documents[0].action is Action.DIFFERS  # March stays as issued
+    run(engine, catalogue, 2026, 4, issue=True)
+
+    with session_scope(engine, read_only=True) as session:
+        april = session.exec(
+            select(BillingDocument).where(
+                col(BillingDocument.month) == "2026-04",
+                col(BillingDocument.kind) == DocumentKind.INVOICE,
+            )
+        ).one()
+        lines = session.exec(
+            select(BillingLine)
+            .where(col(BillingLine.document_id) == april.id)
+            .where(col(BillingLine.circuit_ref) == "GIG-ETH-000107")
+            .order_by(col(BillingLine.position))
+        ).all()
+    assert [
+        (line.kind, line.amount, line.description.startswith("Régularisation")) for line in lines
+    ] == [
+        (LineKind.RECURRING, money("600.00"), False),  # April
+        (LineKind.ONE_TIME_FEE, money("1200.00"), True),
+        (LineKind.RECURRING, money("425.81"), True),  # 10–31 March: 600 × 22 / 31
+    ]
+    assert (lines[2].period_start, lines[2].period_end) == (date(2026, 3, 10), date(2026, 3, 31))
+
+    clock.today = date(2026, 6, 2)
+    run(engine, catalogue, 2026, 5, issue=True)
+    with session_scope(engine, read_only=True) as session:
+        may = session.exec(
+            select(BillingLine)
+            .join(BillingDocument, col(BillingDocument.id) == col(BillingLine.document_id))
+            .where(col(BillingDocument.month) == "2026-05")
+            .where(col(BillingLine.circuit_ref) == "GIG-ETH-000107")
+        ).all()
+    assert [(line.amount, line.description.startswith("Régularisation")) for line in may] == [
+        (money("600.00"), False)  # nothing billed twice
+    ]

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from gigalis_nms.billing.lines import (
+    Billed,
     credit_lines,
     early_termination_fee,
     fees_between,
@@ -27,6 +28,7 @@ DOCTESTED = (
     "gigalis_nms.billing.money",
     "gigalis_nms.billing.accounts",
     "gigalis_nms.billing.numbering",
+    "gigalis_nms.billing.lines",
 )
 
 
@@ -191,3 +193,23 @@ def test_credits_are_the_penalties_and_nothing_for_a_circuit_without_one() -> No
     ]
     assert "mars 2026" in lines[0].description
     assert "1 dépassement de GTR" in lines[0].description
+
+
+def test_days_and_charges_already_invoiced_are_not_billed_again() -> None:
+    billed = Billed(
+        months=frozenset({(2026, 3)}),
+        days={1: [(date(2026, 3, 10), date(2026, 3, 20))]},
+        charged=frozenset({(1, LineKind.ONE_TIME_FEE)}),
+    )
+    lines = invoice_lines([subscription()], CATALOGUE, 2026, 4, billed)
+    assert [(line.kind, line.amount, line.period_start, line.period_end) for line in lines] == [
+        (LineKind.RECURRING, Decimal("600.00"), date(2026, 4, 1), date(2026, 4, 30)),
+        # March 21–31 was never invoiced: 600 × 11 / 31.
+        (LineKind.RECURRING, Decimal("212.90"), date(2026, 3, 21), date(2026, 3, 31)),
+    ]
+    assert lines[1].description.startswith("Régularisation — ")
+
+
+def test_a_month_not_closed_is_not_regularised() -> None:
+    lines = invoice_lines([subscription()], CATALOGUE, 2026, 4, Billed())
+    assert [line.period_start for line in lines] == [date(2026, 4, 1)]
