@@ -89,6 +89,12 @@ class DatabaseFigures:
         found = [f"the second run changed {what}" for what in compute.again_changed]
         found += compute.numbering_problems
         found += [
+            f"the {name} run's subscription sync: {count} {what}"
+            for name, run in self.runs
+            for what, count in run.synced.items()
+            if count
+        ]
+        found += [
             f"not billed: {failure}" for _, run in self.runs for failure in run.failed_operators
         ]
         if compute.draft is not None and compute.bare_lines != compute.draft.lines:
@@ -268,7 +274,7 @@ def print_report(
     print()
     print(
         f"{'database':<11} {'workers':>7} {'documents':>9} {'wall':>8} {'s/doc mean':>10} "
-        f"{'s/doc max':>9} {'docs/s':>7} {'CPU busy':>8} {'speed-up':>8}"
+        f"{'s/doc max':>9} {'docs/s':>7} {'CPU busy':>8} {'speed-up':>8} {'ceiling':>7}"
     )
     for result in results:
         for render in result.renders:
@@ -277,14 +283,17 @@ def print_report(
             mean = render.seconds_per_document_mean or 0.0
             longest = render.seconds_per_document_max or 0.0
             busy = f"{render.cpu_busy_share:.0%}" if render.cpu_busy_share is not None else "—"
+            ceiling = f"{render.ceiling:.2f}x" if render.ceiling else "—"
             print(
                 f"{result.database:<11} {render.workers:7} {render.documents:9} "
                 f"{render.seconds:7.1f}s {mean:9.2f}s {longest:8.2f}s "
                 f"{render.documents / render.seconds if render.seconds else 0:7.2f} "
-                f"{busy:>8} {speed:>8}"
+                f"{busy:>8} {speed:>8} {ceiling:>7}"
             )
             for failure in render.failed:
                 print(f"{'':<11} NOT RENDERED: {failure}")
+        if any(render.profiled for render in result.renders):
+            print(f"{'':<11} (one worker timed under cProfile: the speed-up is overstated)")
     if arguments.profile:
         print_profiles(results)
 
