@@ -31,8 +31,7 @@ from gigalis_nms.billing.run import RunReport, find_document, issue_month, run_m
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import InvalidInput
-from gigalis_nms.inventory.cli import cli_actor
+from gigalis_nms.inventory.cli import cli_actor, operator_id_named
 from gigalis_nms.inventory.models import Organisation
 from gigalis_nms.monitoring.report import parse_month
 
@@ -218,7 +217,7 @@ def subscriptions(
 def account_show(operator: Annotated[str, typer.Argument(help="the operator's name")]) -> None:
     """An operator's billing account."""
     with database() as engine, session_scope(engine, read_only=True) as session:
-        view = read_account(session, _operator_id(session, operator))
+        view = read_account(session, operator_id_named(session, operator))
     typer.echo(view.model_dump_json(indent=2))
 
 
@@ -259,21 +258,14 @@ def account_set(
     }
     change = parse_change({name: value for name, value in given.items() if value is not None})
     with database() as engine, session_scope(engine, actor=cli_actor()) as session:
-        view = set_account(session, _operator_id(session, operator), change)
+        view = set_account(session, operator_id_named(session, operator), change)
     typer.echo(view.model_dump_json(indent=2))
 
 
 def _operator_ids(session: Session, names: Sequence[str] | None) -> list[int] | None:
     if not names:
         return None
-    return [_operator_id(session, name) for name in names]
-
-
-def _operator_id(session: Session, name: str) -> int:
-    found = session.exec(select(Organisation.id).where(col(Organisation.name) == name)).first()
-    if found is None:
-        raise InvalidInput.of("--operator", f"no operator named {name!r}")
-    return found
+    return [operator_id_named(session, name) for name in names]
 
 
 def _show_run(report: RunReport, output: Format) -> None:

@@ -41,7 +41,6 @@ import jinja2
 import sqlalchemy as sa
 from facturx import generate_from_binary  # type: ignore[import-untyped]  # ships no types
 from pydantic import BaseModel
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from weasyprint import HTML  # type: ignore[import-untyped]  # ships no type information
@@ -67,6 +66,7 @@ from gigalis_nms.billing.models import (
 from gigalis_nms.billing.money import cents, paris_day
 from gigalis_nms.billing.seller import Seller, default_seller, format_iban
 from gigalis_nms.db import make_engine, session_scope
+from gigalis_nms.db.listing import insert_unless_present
 from gigalis_nms.db.types import table_of, utcnow
 from gigalis_nms.errors import GigalisError, InvalidInput
 from gigalis_nms.monitoring.report import parse_month
@@ -324,10 +324,7 @@ def store_pdfs(connection: sa.Connection, rendered: Sequence[tuple[int, bytes]])
         }
         for document_id, pdf in rendered
     ]
-    insert = (
-        postgresql.insert(PDF) if connection.dialect.name == "postgresql" else sqlite.insert(PDF)
-    )
-    statement = insert.on_conflict_do_nothing(index_elements=["document_id"])
+    statement = insert_unless_present(connection, PDF, ["document_id"])
     return len(connection.execute(statement.returning(PDF.c.document_id), rows).all())
 
 

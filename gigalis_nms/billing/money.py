@@ -14,18 +14,27 @@ Decimal('425.81')
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import Decimal
 
-from gigalis_nms.monitoring.calendar import PARIS
+# The project's one rounding to the cent and one Paris day, named here for billing's modules.
+from gigalis_nms.catalogue.tmf620 import cents
+from gigalis_nms.ordering.bodies import paris_day
+
+__all__ = [
+    "ZERO",
+    "add_months",
+    "cents",
+    "day_before",
+    "days_between",
+    "month_days",
+    "overlap",
+    "paris_day",
+    "prorated",
+]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-def cents(amount: Decimal) -> Decimal:
-    """``amount`` rounded half-up to the cent (French invoicing practice)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def prorated(monthly_fee: Decimal, days: int, days_in_month: int) -> Decimal:
@@ -58,11 +67,6 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
-
-
-def paris_day(moment: datetime) -> date:
-    """The Europe/Paris calendar day of a UTC moment: billing's days are Paris days."""
-    return moment.astimezone(PARIS).date()
 
 
 def day_before(day: date) -> date:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from gigalis_nms.billing.models import BillingDocument, DocumentCounter, DocumentKind
+from gigalis_nms.db.listing import insert_unless_present
 from gigalis_nms.db.types import table_of
 from gigalis_nms.errors import Conflict
 
@@ -73,10 +73,5 @@ def _increment(connection: sa.Connection, kind: DocumentKind) -> int | None:
 
 def _create_counter(connection: sa.Connection, kind: DocumentKind) -> None:
     """The counter row at 0; a concurrent creation is not an error (both then increment)."""
-    values = {"series": kind.value, "last_number": 0}
-    insert = (
-        postgresql.insert(COUNTER)
-        if connection.dialect.name == "postgresql"
-        else sqlite.insert(COUNTER)
-    )
-    connection.execute(insert.values(values).on_conflict_do_nothing(index_elements=["series"]))
+    insert = insert_unless_present(connection, COUNTER, ["series"])
+    connection.execute(insert.values(series=kind.value, last_number=0))

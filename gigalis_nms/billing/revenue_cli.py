@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from gigalis_nms.billing.revenue import (
     MrrFigures,
@@ -33,7 +32,7 @@ from gigalis_nms.billing.revenue import (
 from gigalis_nms.console import console, database, reports_errors
 from gigalis_nms.db import session_scope
 from gigalis_nms.errors import InvalidInput
-from gigalis_nms.inventory.models import Organisation
+from gigalis_nms.inventory.cli import operator_id_named
 
 
 class Format(StrEnum):
@@ -88,7 +87,7 @@ def report(
     chosen = _format(output, path)
 
     with database() as engine, session_scope(engine, read_only=True) as session:
-        operator_id = _operator_id(session, operator) if operator else None
+        operator_id = operator_id_named(session, operator) if operator else None
         found: RevenueReport | MrrReport
         if mrr:
             found = mrr_report(session, first, last or first, operator_id=operator_id)
@@ -133,13 +132,6 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as error:
         raise InvalidInput.of("--output", f"cannot write {path}: {error.strerror}") from None
-
-
-def _operator_id(session: Session, name: str) -> int:
-    found = session.exec(select(Organisation.id).where(col(Organisation.name) == name)).first()
-    if found is None:
-        raise InvalidInput.of("--operator", f"no operator named {name!r}")
-    return found
 
 
 # --- Tables -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
@@ -175,3 +176,13 @@ def fetch_page(
     page = statement.order_by(listing.order).limit(limit).offset(offset)
     rows = list(execute_core(session, page).mappings())
     return PageOfRows(count, rows)
+
+
+def insert_unless_present(
+    connection: sa.Connection, table: sa.Table, key: Sequence[str]
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` that skips rows whose ``key`` is taken (ON CONFLICT DO
+    NOTHING), in the dialect of ``connection``: a concurrent writer's row is kept, not an
+    error."""
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(key))

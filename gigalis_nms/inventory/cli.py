@@ -9,13 +9,16 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlmodel import Session, col, select
 
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import migrate, session_scope
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory import reports
 from gigalis_nms.inventory.enums import CircuitStatus
 from gigalis_nms.inventory.loader import load_inventory
 from gigalis_nms.inventory.loader.render import print_plan
+from gigalis_nms.inventory.models import Organisation
 from gigalis_nms.inventory.paths import shortest_cable_route
 from gigalis_nms.inventory.topology import (
     DEFAULT_DETOUR_FACTOR,
@@ -28,6 +31,14 @@ app = typer.Typer(help="The network inventory: load, import, view.", no_args_is_
 
 def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
+
+
+def operator_id_named(session: Session, name: str, option: str = "--operator") -> int:
+    """The id of the organisation called ``name``, given on the command line as ``option``."""
+    found = session.exec(select(Organisation.id).where(col(Organisation.name) == name)).first()
+    if found is None:
+        raise InvalidInput.of(option, f"no operator named {name!r}")
+    return found
 
 
 @app.command("load")

@@ -17,14 +17,11 @@ import typer
 from pydantic import TypeAdapter
 from rich.markup import escape
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
-from gigalis_nms.errors import InvalidInput
-from gigalis_nms.inventory.cli import cli_actor
-from gigalis_nms.inventory.models import Organisation
+from gigalis_nms.inventory.cli import cli_actor, operator_id_named
 from gigalis_nms.monitoring.report import (
     CircuitMonth,
     MonthReport,
@@ -87,7 +84,7 @@ def report(
         database() as engine,
         session_scope(engine, actor=cli_actor(), read_only=not store) as session,
     ):
-        operator_id = _operator_id(session, operator) if operator else None
+        operator_id = operator_id_named(session, operator) if operator else None
         found = month_report(session, catalogue, year, number, operator_id=operator_id)
         stored = store_month(session, found) if store and not found.provisional else None
 
@@ -99,14 +96,6 @@ def report(
         _print_tables(found)
     # On stderr, so that JSON and CSV on stdout stay whole.
     typer.echo(_outcome(found, stored), err=True)
-
-
-def _operator_id(session: Session, name: str) -> int:
-    query = select(Organisation.id).where(col(Organisation.name) == name)
-    found = session.exec(query).first()
-    if found is None:
-        raise InvalidInput.of("--operator", f"no operator named {name!r}")
-    return found
 
 
 def _outcome(found: MonthReport, stored: StoredCounts | None) -> str:
