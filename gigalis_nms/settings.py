@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         None,
         description="offer catalogue YAML the API serves; default billing/catalogue.yaml",
     )
+    communes_file: Path | None = Field(
+        None,
+        description="communes reference CSV (INSEE code, centre, population); default "
+        "resource_centre/communes-pays-de-la-loire.csv",
+    )
 
     @field_validator("log_level")
     @classmethod

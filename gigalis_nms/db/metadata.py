@@ -13,5 +13,6 @@ from gigalis_nms.monitoring import models as monitoring_models  # noqa: F401
 from gigalis_nms.ordering import models as ordering_models  # noqa: F401
 from gigalis_nms.provisioning import design_guard  # noqa: F401
 from gigalis_nms.provisioning import models as provisioning_models  # noqa: F401
+from gigalis_nms.resource_centre import models as resource_centre_models  # noqa: F401
 
 metadata = SQLModel.metadata

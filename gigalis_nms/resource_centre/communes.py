@@ -1,0 +1,97 @@
+"""The communes of the Pays de la Loire: INSEE code, département, name, postcode, centre
+(WGS84), area, population and households, read from the shipped copy of the INSEE open
+data (``resource_centre/communes-pays-de-la-loire.csv``, or ``GIGALIS_COMMUNES_FILE``).
+
+The file is reference data, read once per process; it places sites that come without a
+point, checks the communes sites name, gives coverage its populations, and draws the
+map's commune and département outlines.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from gigalis_nms.errors import InvalidInput
+from gigalis_nms.settings import Settings
+
+DEFAULT_FILE = Path("resource_centre/communes-pays-de-la-loire.csv")
+COLUMNS = (
+    "insee_com",
+    "insee_dep",
+    "commune",
+    "code_postal",
+    "lat",
+    "lng",
+    "superficie_km2",
+    "population_2021",
+    "menages_2021",
+)
+DEPARTEMENT_NAMES = {
+    "44": "Loire-Atlantique",
+    "49": "Maine-et-Loire",
+    "53": "Mayenne",
+    "72": "Sarthe",
+    "85": "Vendée",
+}
+
+
+@dataclass(frozen=True)
+class Commune:
+    insee: str
+    departement: str
+    name: str
+    postcode: str
+    latitude: float
+    longitude: float
+    area_km2: float
+    population: int
+    households: int
+
+
+def communes_path(settings: Settings) -> Path:
+    return settings.communes_file or DEFAULT_FILE
+
+
+def read_communes(path: Path) -> dict[str, Commune]:
+    """The communes of the file by INSEE code; InvalidInput naming the line of the first row
+    that does not read."""
+    communes: dict[str, Commune] = {}
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        reader = csv.DictReader(stream)
+        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput.of(
+                "communes file", f"missing column(s): {', '.join(missing)}", str(path)
+            )
+        for row in reader:
+            try:
+                commune = Commune(
+                    insee=row["insee_com"],
+                    departement=row["insee_dep"],
+                    name=row["commune"],
+                    postcode=row["code_postal"],
+                    latitude=float(row["lat"]),
+                    longitude=float(row["lng"]),
+                    area_km2=float(row["superficie_km2"] or 0),
+                    population=int(row["population_2021"] or 0),
+                    households=int(row["menages_2021"] or 0),
+                )
+            except ValueError as error:
+                raise InvalidInput.of(
+                    "communes file", f"unreadable row: {error}", f"{path}:{reader.line_num}"
+                ) from error
+            communes[commune.insee] = commune
+    return communes
+
+
+@cache
+def cached_communes(path: Path) -> dict[str, Commune]:
+    return read_communes(path)
+
+
+def communes_of(settings: Settings) -> dict[str, Commune]:
+    """The communes of the configured file, read once per process."""
+    return cached_communes(communes_path(settings).resolve())
