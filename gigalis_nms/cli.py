@@ -23,6 +23,8 @@ from gigalis_nms.ordering.hub_cli import app as hub_app
 from gigalis_nms.provisioning.circuit_cli import circuit_app, job_app
 from gigalis_nms.provisioning.cli import provision_app
 from gigalis_nms.provisioning.config_cli import config_app
+from gigalis_nms.resource_centre.cli import app as sites_needs_app
+from gigalis_nms.resource_centre.gis_cli import app as gis_app
 
 app = typer.Typer(
     help="Gigalis NMS: the public fibre backbone of the Pays de la Loire, as one system.",
@@ -35,6 +37,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(circuit_app, name="circuit")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(gis_app, name="gis")
 app.add_typer(hub_app, name="hub")
 app.add_typer(incident_app, name="incident")
 app.add_typer(inventory_app, name="inventory")
@@ -44,6 +47,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(order_app, name="order")
 app.add_typer(provision_app, name="provision")
+app.add_typer(sites_needs_app, name="sites-needs")
 app.add_typer(sla_app, name="sla")
 app.add_typer(token_app, name="token")
 

@@ -23,10 +23,13 @@ from gigalis_nms.api import (
     holdings,
     hub,
     incidents,
+    map_page,
     metrics,
     ordering,
     provisioning,
+    public,
     qualification,
+    site_needs,
     sla,
     strands,
 )
@@ -107,6 +110,7 @@ def include_v1(app: FastAPI) -> None:
     app.include_router(sla.router, prefix=V1)
     app.include_router(billing.router, prefix=V1)
     app.include_router(billing_reports.router, prefix=V1)
+    app.include_router(site_needs.router, prefix=V1)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -140,6 +144,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # TMF APIs have their own root, not /api/v1.
     for tmf in (catalogue.router, qualification.router, ordering.router, hub.router):
         app.include_router(tmf)
+    # The resource centre's public view and map: no token.
+    app.include_router(public.router)
+    app.include_router(map_page.router)
     return app
 
 
