@@ -17,7 +17,10 @@ from pathlib import Path
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.settings import Settings
 
-DEFAULT_FILE = Path("resource_centre/communes-pays-de-la-loire.csv")
+# The checkout's own copy, wherever the command runs from (as the catalogue is found).
+DEFAULT_FILE = (
+    Path(__file__).resolve().parents[2] / "resource_centre" / "communes-pays-de-la-loire.csv"
+)
 COLUMNS = (
     "insee_com",
     "insee_dep",
@@ -44,8 +47,10 @@ class Commune:
     departement: str
     name: str
     postcode: str
-    latitude: float
-    longitude: float
+    # The centre; None for the few communes the file gives none (absorbed into a commune
+    # nouvelle, e.g. L'Oie and Sainte-Florence in Essarts-en-Bocage).
+    latitude: float | None
+    longitude: float | None
     area_km2: float
     population: int
     households: int
@@ -73,8 +78,8 @@ def read_communes(path: Path) -> dict[str, Commune]:
                     departement=row["insee_dep"],
                     name=row["commune"],
                     postcode=row["code_postal"],
-                    latitude=float(row["lat"]),
-                    longitude=float(row["lng"]),
+                    latitude=_optional_float(row["lat"]),
+                    longitude=_optional_float(row["lng"]),
                     area_km2=float(row["superficie_km2"] or 0),
                     population=int(row["population_2021"] or 0),
                     households=int(row["menages_2021"] or 0),
@@ -87,6 +92,10 @@ def read_communes(path: Path) -> dict[str, Commune]:
     return communes
 
 
+def _optional_float(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
 @cache
 def cached_communes(path: Path) -> dict[str, Commune]:
     return read_communes(path)
@@ -94,4 +103,11 @@ def cached_communes(path: Path) -> dict[str, Commune]:
 
 def communes_of(settings: Settings) -> dict[str, Commune]:
     """The communes of the configured file, read once per process."""
-    return cached_communes(communes_path(settings).resolve())
+    path = communes_path(settings)
+    if not path.is_file():
+        raise InvalidInput.of(
+            "GIGALIS_COMMUNES_FILE",
+            f"{path} is not a file (a relative path starts from the working directory, "
+            f"{Path.cwd()})",
+        )
+    return cached_communes(path.resolve())
