@@ -30,6 +30,7 @@ from gigalis_nms.api import (
     public,
     qualification,
     site_needs,
+    site_needs_report,
     sla,
     strands,
 )
@@ -110,6 +111,7 @@ def include_v1(app: FastAPI) -> None:
     app.include_router(sla.router, prefix=V1)
     app.include_router(billing.router, prefix=V1)
     app.include_router(billing_reports.router, prefix=V1)
+    app.include_router(site_needs_report.router, prefix=V1)  # before site_needs: fixed paths
     app.include_router(site_needs.router, prefix=V1)
 
 

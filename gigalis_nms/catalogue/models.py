@@ -204,6 +204,28 @@ class HostingOffer(OfferBase):
     monthly_fee: Price
 
 
+class ConnectionBand(DistanceBand):
+    per_metre: Price
+
+
+class SiteConnection(Strict):
+    """The rates Gigalis estimates the cost of bringing fibre to a site with: a new cable
+    laid from a splice joint on an existing cable, or from a PoP, to the site.
+
+    The crow-flies distance times ``route_factor`` gives the length of civil works; the band
+    holding that whole length gives the rate of every metre (as the dark-fibre bands do).
+    Used by the resource centre only: never a product, so never in TMF620.
+    """
+
+    route_factor: Annotated[Decimal, Field(ge=1, le=5)] = Field(
+        description="civil-works route length per metre of straight line"
+    )
+    cable_splice_fee: Price = Field(description="a joint opened on an existing cable")
+    pop_termination_fee: Price = Field(description="the new cable's termination at a PoP")
+    site_termination_fee: Price = Field(description="the termination in the site itself")
+    bands: Annotated[list[ConnectionBand], AfterValidator(_ordered_bands)]
+
+
 Offer = Annotated[
     DarkFibreLease | DarkFibreIru | EthernetOffer | WavelengthOffer | HostingOffer,
     Field(discriminator="kind"),
@@ -229,6 +251,9 @@ class Catalogue(Strict):
     vat_rate: Annotated[Decimal, Field(ge=0, lt=1, description="0.20 for 20 %")]
     sla_classes: list[SlaClass] = Field(min_length=1)
     offers: list[Offer] = Field(min_length=1)
+    # Optional so that a catalogue of offers only (a test's, an operator's copy) still loads;
+    # without it the resource centre leaves connection costs unestimated.
+    site_connection: SiteConnection | None = None
 
     @field_validator("sla_classes")
     @classmethod
