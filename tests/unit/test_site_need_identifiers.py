@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 
 from gigalis_nms.resource_centre.communes import Commune
+from gigalis_nms.resource_centre.csv_source import Record
 from gigalis_nms.resource_centre.identifiers import uai_key
 from gigalis_nms.resource_centre.importer import (
     MergeConflict,
-    Record,
     RowContext,
     SiteRow,
     keys_of,

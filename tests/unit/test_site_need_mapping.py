@@ -13,16 +13,9 @@ import pytest
 
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.resource_centre.communes import Commune
+from gigalis_nms.resource_centre.csv_source import Record, header_index, read_table
 from gigalis_nms.resource_centre.geo import to_lambert93
-from gigalis_nms.resource_centre.importer import (
-    Record,
-    RowContext,
-    RowRejected,
-    SiteRow,
-    header_index,
-    read_row,
-    read_table,
-)
+from gigalis_nms.resource_centre.importer import RowContext, RowRejected, SiteRow, read_row
 from gigalis_nms.resource_centre.mapping import (
     CHOICES,
     ColumnMapping,
@@ -50,6 +43,7 @@ SIMPLE = {"name": "Nom", "category": "Type", "lat": "Lat", "lon": "Lon", "commun
     [
         "gigalis_nms.resource_centre.mapping",
         "gigalis_nms.resource_centre.importer",
+        "gigalis_nms.resource_centre.csv_source",
         "gigalis_nms.resource_centre.service",
     ],
 )
