@@ -120,6 +120,16 @@ class Settings(BaseSettings):
         description="communes reference CSV (INSEE code, centre, population); default "
         "resource_centre/communes-pays-de-la-loire.csv",
     )
+    boundaries_file: Path | None = Field(
+        None,
+        description="official commune outlines (GeoJSON, GeoPackage… with the INSEE code) that "
+        "replace the approximate ones derived from commune centres",
+    )
+    boundaries_file: Path | None = Field(
+        None,
+        description="official commune outlines (GeoJSON, GeoPackage… with the INSEE code) that "
+        "replace the approximate ones derived from commune centres",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -94,6 +94,16 @@ TAGS = [
         "description": "Monthly SLA per circuit, operator and offer, and results stored for "
         "billing; operators see only their own.",
     },
+    {
+        "name": "resource centre",
+        "description": "Sites needing very-high-speed access: import, analysis, coverage "
+        "(staff tokens).",
+    },
+    {
+        "name": "public",
+        "description": "Public read-only data, no token: network sites, cable routes, services "
+        "per commune, sites needing THD, outlines; and the map at /map.",
+    },
     {"name": "service", "description": "Health of the service itself, and its metrics."},
 ]
 

@@ -87,11 +87,8 @@ class Outlines:
 def outlines_of(settings: Settings) -> Outlines:
     """The outlines for the configured files, computed once per process."""
     communes = communes_path(settings).resolve()
-    # Read by name until settings.py declares GIGALIS_BOUNDARIES_FILE (boundaries_file:
-    # Path | None); until then the derived outlines are the only ones.
-    official: Path | None = getattr(settings, "boundaries_file", None)
-    if official is not None:
-        return official_outlines(Path(official).resolve(), communes)
+    if settings.boundaries_file is not None:
+        return official_outlines(settings.boundaries_file.resolve(), communes)
     return derived_outlines(communes)
 
 
@@ -152,9 +149,10 @@ def _outlines(
 
 
 @cache
+@cache
 def official_outlines(path: Path, communes_file: Path) -> Outlines:
-    """The outlines of the reference's communes read from an official file; InvalidInput
-    naming the setting when it cannot be read."""
+    """The outlines of the reference's communes read from an official file, once per
+    process; InvalidInput naming the setting when it cannot be read."""
     from pyogrio import read_info  # noqa: PLC0415
     from pyogrio.errors import DataSourceError  # noqa: PLC0415 - GDAL only when configured
     from pyogrio.raw import read  # noqa: PLC0415
