@@ -125,11 +125,6 @@ class Settings(BaseSettings):
         description="official commune outlines (GeoJSON, GeoPackage… with the INSEE code) that "
         "replace the approximate ones derived from commune centres",
     )
-    boundaries_file: Path | None = Field(
-        None,
-        description="official commune outlines (GeoJSON, GeoPackage… with the INSEE code) that "
-        "replace the approximate ones derived from commune centres",
-    )
 
     @field_validator("log_level")
     @classmethod
