@@ -3,17 +3,23 @@ Gigalis network and collèges needing THD, and Debian's Chromium, headless, load
 
 What is proved: the page runs and draws every network site, cable route, site needing THD
 and commune the public API lists; a screenshot is taken; it says so when data fails to
-load; and nothing left loopback — every host name but 127.0.0.1 resolves to an error, and
-the browser's net log shows only 127.0.0.1 URLs and 127.0.0.1 sockets.
+load; and nothing left loopback. The service and the browser run inside a network
+namespace the test creates with nothing but its loopback interface, so no packet can leave
+whatever the browser tries (Chromium probes IPv6 routability by connecting a UDP socket to
+a public address, for one); within it, every host name but 127.0.0.1 resolves to an error,
+and the browser's net log shows only 127.0.0.1 URLs and 127.0.0.1 sockets.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -59,6 +65,42 @@ def chromium() -> str:
     return str(real) if real.is_file() else found
 
 
+# setns(2) flag: join a network namespace (os.setns arrives only with Python 3.12).
+CLONE_NEWNET = 0x40000000
+
+
+def _join_namespace(libc: ctypes.CDLL, descriptor: int) -> None:
+    if libc.setns(descriptor, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+@contextmanager
+def loopback_only_namespace() -> Iterator[None]:
+    """This thread, and every process it starts, inside a network namespace of the test's
+    own that holds only a loopback interface, for the block; the namespace is deleted
+    after, whatever happened. Namespaces are per thread: pytest's thread returns to its own
+    at the end."""
+    need(os.geteuid() == 0, "root, to run the service and the browser in a network namespace")
+    need(shutil.which("ip") is not None, "iproute2's ip (apt install iproute2)")
+    name = f"gigalis-map-test-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        libc = ctypes.CDLL(None, use_errno=True)
+        with (
+            open("/proc/thread-self/ns/net") as home,
+            open(f"/run/netns/{name}") as isolated,
+        ):
+            _join_namespace(libc, isolated.fileno())
+            try:
+                yield
+            finally:
+                _join_namespace(libc, home.fileno())
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
 @dataclass
 class Service:
     url: str
@@ -83,7 +125,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
         "GIGALIS_ORDER_WORKER": "false",
         "GIGALIS_POLLER": "false",
     }
-    with gigalis_serve(environment, tmp_path / "serve.log") as url:
+    with loopback_only_namespace(), gigalis_serve(environment, tmp_path / "serve.log") as url:
         yield Service(url, database)
 
 
@@ -371,6 +413,18 @@ def api_count(base: str, path: str) -> int:
 
 
 # --- tests --------------------------------------------------------------------------------
+
+
+def test_the_service_and_the_browser_have_no_route_beyond_loopback(service: Service) -> None:
+    # The test's own thread is in the service's namespace: a documentation address (which
+    # nothing would answer anyway) has no route, so neither has any other.
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe,
+        pytest.raises(OSError, match="unreachable") as refused,
+    ):
+        probe.connect(("192.0.2.1", 9))
+    assert refused.value.errno == errno.ENETUNREACH
+    assert httpx.get(f"{service.url}/map", timeout=30).status_code == 200
 
 
 def test_the_map_draws_the_public_data_from_this_server_only(
