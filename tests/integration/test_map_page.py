@@ -40,7 +40,7 @@ from websockets.sync.client import ClientConnection, connect
 from gigalis_nms.api.map_page import CSP_DIRECTIVES
 from gigalis_nms.db import make_engine, upgrade
 from tests.conftest import need
-from tests.integration.test_public_api import PUBLIC, load_public_data
+from tests.integration.public_support import PUBLIC, load_public_data
 from tests.postgres import free_port
 from tests.processes import gigalis_serve
 

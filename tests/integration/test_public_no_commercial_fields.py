@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from gigalis_nms.billing.models import Subscription
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.models import Circuit, Organisation
-from tests.integration.test_public_api import PUBLIC, Private, load_public_data
+from tests.integration.public_support import PUBLIC, Private, load_public_data
 
 pytestmark = pytest.mark.timeout(600)
 
