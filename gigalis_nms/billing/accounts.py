@@ -26,20 +26,7 @@ from gigalis_nms.billing.models import BillingAccount
 from gigalis_nms.db.types import utcnow
 from gigalis_nms.errors import FieldProblem, InvalidInput, NotFound
 from gigalis_nms.inventory.models import Organisation
-from gigalis_nms.inventory.validators import luhn_valid
-
-
-def check_siret(value: str) -> str:
-    """A SIRET: the SIREN and a five-digit establishment number, Luhn-checked.
-
-    >>> check_siret("73282932000074")
-    '73282932000074'
-    """
-    if not re.fullmatch(r"\d{14}", value):
-        raise ValueError("a SIRET is exactly 14 digits")
-    if not luhn_valid(value):
-        raise ValueError("not a valid SIRET (its Luhn checksum fails)")
-    return value
+from gigalis_nms.inventory.validators import check_siret
 
 
 def vat_number_of(siren: str) -> str:

@@ -29,11 +29,11 @@ from pydantic import (
     model_validator,
 )
 
-from gigalis_nms.billing.accounts import check_siret, check_vat_number, vat_number_of
+from gigalis_nms.billing.accounts import check_vat_number, vat_number_of
 from gigalis_nms.catalogue.loader import problem_at
 from gigalis_nms.errors import FieldProblem, InvalidInput
 from gigalis_nms.inventory.loader.source import Located, read_yaml
-from gigalis_nms.inventory.validators import check_siren
+from gigalis_nms.inventory.validators import check_siren, check_siret
 from gigalis_nms.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -42,6 +42,31 @@ def check_siren(value: str) -> str:
     return value
 
 
+# La Poste's establishments share one SIREN and follow their own rule instead of Luhn: the
+# sum of the SIRET's digits is a multiple of 5.
+LA_POSTE_SIREN = "356000000"
+
+
+def check_siret(value: str) -> str:
+    """A SIRET: the SIREN and a five-digit establishment number, Luhn-checked (La Poste's by
+    its own rule).
+
+    >>> check_siret("73282932000074"), check_siret("35600000000001")
+    ('73282932000074', '35600000000001')
+    """
+    if not re.fullmatch(r"\d{14}", value):
+        raise ValueError("a SIRET is exactly 14 digits")
+    if value.startswith(LA_POSTE_SIREN):
+        if sum(int(digit) for digit in value) % 5:
+            raise ValueError(
+                "not a valid SIRET of La Poste (its digits must add up to a multiple of 5)"
+            )
+        return value
+    if not luhn_valid(value):
+        raise ValueError("not a valid SIRET (its Luhn checksum fails)")
+    return value
+
+
 def check_site_code(value: str) -> str:
     if not SITE_CODE.fullmatch(value):
         raise ValueError("2 to 32 characters among A-Z, 0-9, '-' and '_', starting with A-Z or 0-9")

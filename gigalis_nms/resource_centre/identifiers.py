@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
+from gigalis_nms.inventory import validators
 from gigalis_nms.inventory.validators import luhn_valid
 
 # The UAI key letter: the 7 first characters as a number, modulo 23, over the alphabet
 # without I, O and Q (which read as 1 and 0).
 UAI_KEYS = "ABCDEFGHJKLMNPRSTUVWXYZ"
-LA_POSTE_SIREN = "356000000"
 
 
 def uai_key(first_seven: str) -> str:
@@ -53,25 +53,12 @@ def check_finess(value: str) -> str:
 
 
 def check_siret(value: str) -> str:
-    """A SIRET: 14 digits with a valid Luhn checksum (spaces are dropped).
+    """A SIRET as people write it (spaces dropped), checked as billing checks one.
 
     >>> check_siret("732 829 320 00074")
     '73282932000074'
     """
-    value = re.sub(r"\s", "", value)
-    if not re.fullmatch(r"\d{14}", value):
-        raise ValueError("a SIRET is 14 digits")
-    # La Poste's establishments share one SIREN and follow their own rule instead of Luhn:
-    # the sum of the digits is a multiple of 5.
-    if value.startswith(LA_POSTE_SIREN):
-        if sum(int(digit) for digit in value) % 5:
-            raise ValueError(
-                "not a valid SIRET of La Poste (its digits must add up to a multiple of 5)"
-            )
-        return value
-    if not luhn_valid(value):
-        raise ValueError("not a valid SIRET (its Luhn checksum fails)")
-    return value
+    return validators.check_siret(re.sub(r"\s", "", value))
 
 
 def check_postcode(value: str) -> str:

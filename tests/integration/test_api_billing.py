@@ -120,7 +120,9 @@ def test_billing_accounts_refuse_another_companys_identifiers(
     api: Api, engine: Engine, operators: Operators
 ) -> None:
     path = f"/api/v1/billing/accounts/{operators.operator_a}"
-    wrong = api.put("finance", path, json={"siret": "35600000000048"})
+    wrong = api.put(
+        "finance", path, json={"siret": "35600000000001"}
+    )  # La Poste: valid, not theirs
     assert wrong.status_code == 422
     assert "siret" in wrong.text
     assert "not an establishment of SIREN 732829320" in wrong.text
