@@ -50,13 +50,14 @@ def to_lambert93(longitude: float, latitude: float) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def to_wgs84(x: float, y: float) -> tuple[float, float]:
-    """Lambert-93 metres → WGS84 (longitude, latitude) degrees.
+def to_wgs84(x: float, y: float, crs: str = LAMBERT93) -> tuple[float, float]:
+    """Projected ``crs`` coordinates (Lambert-93 metres unless told) → WGS84 (longitude,
+    latitude) degrees.
 
     >>> [round(value, 6) for value in to_wgs84(700000, 6600000)]
     [3.0, 46.5]
     """
-    longitude, latitude = _transformer(LAMBERT93, WGS84).transform(x, y)
+    longitude, latitude = _transformer(crs, WGS84).transform(x, y)
     return float(longitude), float(latitude)
 
 

@@ -24,12 +24,10 @@ import csv
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pyproj import Transformer
 from sqlmodel import Session, select
 
 from gigalis_nms.db.integrity import Violation, write_or_conflict
@@ -41,7 +39,7 @@ from gigalis_nms.resource_centre.csv_source import (
     header_index,
     read_table,
 )
-from gigalis_nms.resource_centre.geo import WGS84, in_lambert93_france, to_wgs84
+from gigalis_nms.resource_centre.geo import in_lambert93_france, to_wgs84
 from gigalis_nms.resource_centre.mapping import (
     LAMBERT93,
     TARGET_FIELDS,
@@ -241,7 +239,7 @@ def _point(
             if swapped:
                 problems.append(RowProblem(column=where, field="longitude", reason=swapped))
                 return None
-            longitude, latitude = projected(converted["x"], converted["y"], mapping.crs)
+            longitude, latitude = to_wgs84(converted["x"], converted["y"], mapping.crs)
         return {"latitude": latitude, "longitude": longitude, "located_by": LocatedBy.SOURCE}
     return None
 
@@ -269,19 +267,6 @@ def _swapped_lambert93(x: float, y: float, crs: str) -> str | None:
     if crs == LAMBERT93 and not in_lambert93_france(x, y) and in_lambert93_france(y, x):
         return f"x {x:.1f} and y {y:.1f} are outside France, but inside once swapped"
     return None
-
-
-@cache
-def _transformer(crs: str) -> Transformer:
-    return Transformer.from_crs(crs, WGS84, always_xy=True)
-
-
-def projected(x: float, y: float, crs: str) -> tuple[float, float]:
-    """A point of the mapping's CRS as WGS84 (longitude, latitude)."""
-    if crs == LAMBERT93:
-        return to_wgs84(x, y)
-    longitude, latitude = _transformer(crs).transform(x, y)
-    return float(longitude), float(latitude)
 
 
 def _infer_status(values: Values, origin: dict[str, str]) -> None:
