@@ -5,8 +5,10 @@ and distances are computed in Lambert-93 (EPSG:2154, metres), the projection Fre
 exchange uses, whose scale error stays under 0.1 % across mainland France.
 
 :func:`network_geometry` reads the network as the resource centre sees it: the active PoPs
-as points, and the active fibre cables as lines along their recorded route (or straight from
-end to end when no route is recorded), both in Lambert-93.
+as points, and the active fibre cables between network sites as lines along their recorded
+route (or straight from end to end when no route is recorded), both in Lambert-93. A cable
+to a customer's site is that customer's lead-in, not backbone a new site could be joined
+to, so it is left out.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ WGS84 = "EPSG:4326"
 LAMBERT93 = "EPSG:2154"
 # What mainland France spans in WGS84 (with Corsica), and in Lambert-93: a point outside
 # is a swapped or mistyped coordinate, not a French site.
+# The sites that make the network itself; a customer_site is a customer's premises.
+NETWORK_SITE_KINDS = frozenset(
+    {SiteKind.POP, SiteKind.NRO, SiteKind.SHELTER, SiteKind.HOSTING_ROOM}
+)
 FRANCE_LONGITUDES = (-5.5, 10.0)
 FRANCE_LATITUDES = (41.0, 51.5)
 LAMBERT93_X = (50_000.0, 1_300_000.0)
@@ -106,7 +112,8 @@ class NetworkGeometry:
 
 
 def network_geometry(session: Session) -> NetworkGeometry:
-    """The active PoPs and active fibre cables, by code, in Lambert-93."""
+    """The active PoPs and the active fibre cables between network sites, by code, in
+    Lambert-93."""
     sites = {row.id: row for row in execute_core(session, sa.select(SITE))}
     pops = [
         PopPoint(
@@ -124,6 +131,9 @@ def network_geometry(session: Session) -> NetworkGeometry:
     query = sa.select(CABLE).where(CABLE.c.status == LifecycleStatus.ACTIVE).order_by(CABLE.c.code)
     cables = []
     for cable in execute_core(session, query):
+        ends = (sites[cable.a_site_id].kind, sites[cable.z_site_id].kind)
+        if not all(kind in NETWORK_SITE_KINDS for kind in ends):
+            continue
         route = cable.route or [
             [sites[cable.a_site_id].longitude, sites[cable.a_site_id].latitude],
             [sites[cable.z_site_id].longitude, sites[cable.z_site_id].latitude],

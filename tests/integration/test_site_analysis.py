@@ -25,9 +25,9 @@ from gigalis_nms.audit import AuditEntry
 from gigalis_nms.catalogue.loader import REPOSITORY_CATALOGUE, load_catalogue
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.db import session_scope
-from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
+from gigalis_nms.inventory.enums import CableOwnership, LifecycleStatus, SiteKind
 from gigalis_nms.inventory.loader import load_inventory
-from gigalis_nms.inventory.models import FibreCable, Site
+from gigalis_nms.inventory.models import FibreCable, Organisation, Site
 from gigalis_nms.inventory.tables import CABLE
 from gigalis_nms.resource_centre.analysis import AnalysisSummary, analyse_sites
 from gigalis_nms.resource_centre.cli import app
@@ -248,6 +248,48 @@ def test_a_retired_cable_changes_the_answer_at_the_next_analysis(
     assert after.connection_cost is not None
     assert before.connection_cost is not None
     assert after.connection_cost > before.connection_cost
+
+
+def test_a_customers_lead_in_is_no_place_for_a_joint(network: Engine, catalogue: Catalogue) -> None:
+    """A cable from a PoP to a customer's premises is the customer's, not backbone: a site
+    beside those premises is measured to the backbone, not to the lead-in."""
+    with session_scope(network, actor=ACTOR) as session:
+        nte1 = session.exec(select(Site).where(Site.code == "NTE1")).one()
+        owner = session.exec(select(Organisation).where(Organisation.kind == "operator")).first()
+        assert owner is not None
+        assert owner.id is not None
+        assert nte1.id is not None
+        customer = Site(
+            code="CUST1",
+            name="Customer premises",
+            kind=SiteKind.CUSTOMER_SITE,
+            insee_code="44109",
+            latitude=47.2000,
+            longitude=-1.5000,
+        )
+        session.add(customer)
+        session.flush()
+        assert customer.id is not None
+        session.add(
+            FibreCable(
+                code="C-NTE1-CUST1",
+                a_site_id=nte1.id,
+                z_site_id=customer.id,
+                length_m=6000,
+                fibre_count=12,
+                owner_id=owner.id,
+                ownership=CableOwnership.LEASED,
+            )
+        )
+        lead_in = session.exec(select(FibreCable).where(FibreCable.code == "C-NTE1-CUST1")).one()
+        lead_in_id = lead_in.id
+    (beside,) = add_sites(network, [(47.2001, -1.5001)])
+    analyse(network, catalogue)
+    site = stored(network, beside)
+    assert site.nearest_cable_id is not None
+    assert site.nearest_cable_id != lead_in_id
+    assert site.cable_distance_m is not None
+    assert site.cable_distance_m > 500  # the lead-in passes within 20 m
 
 
 def test_an_empty_network_leaves_distances_unknown(engine: Engine, catalogue: Catalogue) -> None:
