@@ -82,9 +82,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Reference data the migrations seed, which no test writes: the platforms the project drives
+# and their manufacturers (0009). Emptying them would leave PostgreSQL tests without the rows
+# every fresh database has.
+SEEDED_TABLES = frozenset({"alembic_version", "manufacturer", "platform"})
+
+
 def _empty_postgres(engine: Engine) -> None:
     tables = ", ".join(
-        f'"{table.name}"' for table in metadata.sorted_tables if table.name != "alembic_version"
+        f'"{table.name}"' for table in metadata.sorted_tables if table.name not in SEEDED_TABLES
     )
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -40,6 +40,7 @@ from gigalis_nms.api.wellformed import refuse_malformed_input
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.db import make_engine
 from gigalis_nms.monitoring.exporter import GigalisCollector
+from gigalis_nms.netbox import views as netbox
 from gigalis_nms.settings import Settings
 
 DESCRIPTION = """\
@@ -105,6 +106,11 @@ TAGS = [
         "per commune, sites needing THD, outlines; and the map at /map.",
     },
     {"name": "service", "description": "Health of the service itself, and its metrics."},
+    {
+        "name": "netbox",
+        "description": "The NetBox 4.1 REST dialect under /netbox/api/, for unmodified NetBox "
+        "clients (pynetbox, nornir-netbox); staff tokens.",
+    },
 ]
 
 
@@ -159,6 +165,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # The resource centre's public view and map: no token.
     app.include_router(public.router)
     app.include_router(map_page.router)
+    # The NetBox dialect, for unmodified pynetbox and nornir-netbox (gigalis_nms.netbox).
+    app.include_router(netbox.router)
+    app.add_middleware(netbox.ApiVersionHeader)
     return app
 
 

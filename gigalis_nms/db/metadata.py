@@ -10,6 +10,7 @@ from gigalis_nms.billing import models as billing_models  # noqa: F401
 from gigalis_nms.billing import subscriptions as billing_subscriptions  # noqa: F401
 from gigalis_nms.inventory import models as inventory_models  # noqa: F401
 from gigalis_nms.monitoring import models as monitoring_models  # noqa: F401
+from gigalis_nms.netbox import models as netbox_models  # noqa: F401
 from gigalis_nms.ordering import models as ordering_models  # noqa: F401
 from gigalis_nms.provisioning import design_guard  # noqa: F401
 from gigalis_nms.provisioning import models as provisioning_models  # noqa: F401

@@ -226,6 +226,11 @@ class DeviceBase(SQLModel):
 
 class Device(DeviceBase, Timestamps, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # Written by the NetBox dialect only (gigalis_nms.netbox), hence not in DeviceBase: the
+    # network files and /api/v1 do not know device types.
+    device_type_id: int | None = Field(
+        default=None, foreign_key="device_type.id", index=True, ondelete="RESTRICT"
+    )
 
 
 class DeviceCreate(DeviceBase):
