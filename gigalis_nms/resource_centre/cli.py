@@ -40,7 +40,7 @@ from gigalis_nms.resource_centre.mapping import (
     read_date,
     read_mapping_file,
 )
-from gigalis_nms.resource_centre.models import NeedStatus, SiteCategory, SiteNeed, SiteNeedPublic
+from gigalis_nms.resource_centre.models import NeedStatus, SiteCategory, SiteNeed, SiteNeedRead
 
 app = typer.Typer(
     help="Sites needing very-high-speed access: import, list, analysis and report.",
@@ -50,7 +50,7 @@ app = typer.Typer(
 # Exit statuses of `import`: 0 every row taken, 2 some rows rejected (the others written),
 # 1 nothing written (an error, or --strict with a rejected row).
 SOME_REJECTED = 2
-CSV_COLUMNS = tuple(name for name in SiteNeedPublic.model_fields if name != "contacts")
+CSV_COLUMNS = tuple(name for name in SiteNeedRead.model_fields if name != "contacts")
 
 
 class ReportFormat(StrEnum):
@@ -285,9 +285,9 @@ def list_sites(
     }
     with database() as engine, session_scope(engine, read_only=True) as session:
         page = service.list_sites(session, filters, limit=INTEGER_MAX, offset=0)
-    sites = [SiteNeedPublic.model_validate(dict(row)) for row in page.rows]
+    sites = [SiteNeedRead.model_validate(dict(row)) for row in page.rows]
     if output is ListFormat.JSON:
-        typer.echo(TypeAdapter(list[SiteNeedPublic]).dump_json(sites, indent=2).decode())
+        typer.echo(TypeAdapter(list[SiteNeedRead]).dump_json(sites, indent=2).decode())
     elif output is ListFormat.CSV:
         typer.echo(sites_csv(sites), nl=False)
     else:
@@ -315,7 +315,7 @@ def _check_places(departements: list[str], communes: list[str], known: service.C
             )
 
 
-def sites_csv(sites: list[SiteNeedPublic]) -> str:
+def sites_csv(sites: list[SiteNeedRead]) -> str:
     """The sites as CSV, one column per field (contacts aside: they are in the JSON)."""
     stream = io.StringIO()
     writer = csv.writer(stream)
@@ -326,7 +326,7 @@ def sites_csv(sites: list[SiteNeedPublic]) -> str:
     return stream.getvalue()
 
 
-def _print_sites(sites: list[SiteNeedPublic]) -> None:
+def _print_sites(sites: list[SiteNeedRead]) -> None:
     table = Table(
         "id",
         "name",
@@ -376,7 +376,7 @@ def show_site(
 ) -> None:
     """One site needing THD, every field and its analysis."""
     with database() as engine, session_scope(engine, read_only=True) as session:
-        site = SiteNeedPublic.model_validate(service.find_site(session, key))
+        site = SiteNeedRead.model_validate(service.find_site(session, key))
         codes = _network_codes(session, site)
     if output is ReportFormat.JSON:
         typer.echo(json.dumps({**site.model_dump(mode="json"), **codes}, indent=2))
@@ -397,7 +397,7 @@ def show_site(
 NETWORK_IDS = {"nearest_pop_id": "nearest_pop", "nearest_cable_id": "nearest_cable"}
 
 
-def _network_codes(session: Session, site: SiteNeedPublic) -> dict[str, str | None]:
+def _network_codes(session: Session, site: SiteNeedRead) -> dict[str, str | None]:
     """The codes of the site's nearest PoP and cable route, as the network names them."""
 
     def code(table: sa.Table, row_id: int | None) -> str | None:

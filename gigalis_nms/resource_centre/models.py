@@ -227,8 +227,9 @@ class SiteNeedUpdate(SQLModel):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class SiteNeedPublic(SiteNeedBase):
-    """A site as staff read it: everything, analysis included."""
+class SiteNeedRead(SiteNeedBase):
+    """A site as staff read it: everything, analysis included (never public: see
+    :mod:`gigalis_nms.resource_centre.public` for what the public view shows)."""
 
     id: int
     departement: str | None

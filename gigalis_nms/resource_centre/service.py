@@ -36,7 +36,7 @@ from gigalis_nms.resource_centre.models import (
     SiteNeed,
     SiteNeedBase,
     SiteNeedCreate,
-    SiteNeedPublic,
+    SiteNeedRead,
     SiteNeedUpdate,
     status_date_problem,
 )
@@ -67,7 +67,7 @@ FILTERED = (
 )
 
 SITE_NEEDS = Listing(
-    SiteNeed, SiteNeedPublic, filters={name: exact(SiteNeed, name) for name in FILTERED}
+    SiteNeed, SiteNeedRead, filters={name: exact(SiteNeed, name) for name in FILTERED}
 )
 
 Communes = Mapping[str, Commune]
