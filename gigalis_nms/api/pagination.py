@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from gigalis_nms.api.deps import app_settings
 from gigalis_nms.db.listing import Filter, Listing, PageOfRows, parse_filters
+from gigalis_nms.db.types import INTEGER_MAX
 from gigalis_nms.settings import Settings
 
 T = TypeVar("T")
@@ -45,10 +46,16 @@ class PageRequest:
 
 async def page_request(
     settings: Annotated[Settings, Depends(app_settings)],
+    # Bounded as ids are: both databases take any 32-bit offset, SQLite nothing past 64 bits.
     limit: Annotated[
-        int, Query(ge=0, description="page size; 0 for the largest page the server gives")
+        int,
+        Query(
+            ge=0,
+            le=INTEGER_MAX,
+            description="page size; 0 for the largest page the server gives",
+        ),
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="how many results to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX, description="how many results to skip")] = 0,
 ) -> PageRequest:
     largest = settings.page_max
     return PageRequest(limit=largest if limit == 0 else min(limit, largest), offset=offset)

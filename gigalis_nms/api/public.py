@@ -4,8 +4,10 @@ an operator's name on a circuit, or a contact.
 
 Every route here is a :class:`PublicRoute`, which holds the rules of the whole view once:
 GET and HEAD only (anything else answers 405), an unknown query parameter answers 400
-naming it, and every answer, errors included, carries ``Access-Control-Allow-Origin: *`` so
-that members' own sites can read it from their pages. Successful answers may be cached
+naming it, as does a single-valued one (``limit``, ``offset``) given twice, and every
+answer, errors included, carries ``Access-Control-Allow-Origin: *`` so that members' own
+sites can read it from their pages; :class:`UnknownPublicPath` answers any other path
+under the prefix with a 404 that carries it too. Successful answers may be cached
 (``Cache-Control: public, max-age``): :data:`DATA_MAX_AGE` for the network and the sites,
 :data:`OUTLINE_MAX_AGE` for the outlines, which change only with the reference file.
 
@@ -15,24 +17,28 @@ Collections answer as the rest of the API pages them (``limit``, ``offset``; ``c
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
 from gigalis_nms.api.deps import DbSession, app_settings
 from gigalis_nms.api.errors import error_response, error_responses
-from gigalis_nms.api.pagination import PageParameters, PageRequest, page_links
+from gigalis_nms.api.pagination import DEFAULT_LIMIT, PageRequest, page_links, page_request
 from gigalis_nms.db.listing import UnknownFilter, execute_core
-from gigalis_nms.db.types import RowId
-from gigalis_nms.errors import NotFound
+from gigalis_nms.db.types import INTEGER_MAX, RowId
+from gigalis_nms.errors import InvalidInput, NotFound
 from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
 from gigalis_nms.inventory.tables import SITE
 from gigalis_nms.resource_centre.boundaries import outlines_of
@@ -70,8 +76,48 @@ DATA_MAX_AGE = 300  # seconds: the network and the sites change a few times a da
 OUTLINE_MAX_AGE = 86_400  # a day: outlines change only when the service restarts on new files
 GEOJSON = "application/geo+json"
 
-DepartementCode = Annotated[str, StringConstraints(pattern=r"^(\d{2,3}|2[AB])$")]
-InseeCode = Annotated[str, StringConstraints(pattern=r"^[0-9][0-9AB][0-9]{3}$")]
+DEPARTEMENT_CODE = re.compile(r"(\d{2,3}|2[AB])")
+INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
+
+
+def check_departement(value: str) -> str:
+    """A département code; the reason a client reads says what one looks like, not a pattern.
+
+    >>> check_departement("2A")
+    '2A'
+    >>> check_departement("Vendée")
+    Traceback (most recent call last):
+    ...
+    ValueError: a département code: 44, 49…, 2A, 971
+    """
+    if not DEPARTEMENT_CODE.fullmatch(value):
+        raise ValueError("a département code: 44, 49…, 2A, 971")
+    return value
+
+
+def check_insee(value: str) -> str:
+    """A commune's INSEE code.
+
+    >>> check_insee("4410")
+    Traceback (most recent call last):
+    ...
+    ValueError: a commune's INSEE code, five characters: 44109, 2A004
+    """
+    if not INSEE_CODE.fullmatch(value):
+        raise ValueError("a commune's INSEE code, five characters: 44109, 2A004")
+    return value
+
+
+DepartementCode = Annotated[
+    str,
+    AfterValidator(check_departement),
+    WithJsonSchema({"type": "string", "pattern": DEPARTEMENT_CODE.pattern}),
+]
+InseeCode = Annotated[
+    str,
+    AfterValidator(check_insee),
+    WithJsonSchema({"type": "string", "pattern": INSEE_CODE.pattern}),
+]
 
 
 class PublicRoute(APIRoute):
@@ -89,19 +135,80 @@ class PublicRoute(APIRoute):
             )
             await refusal(scope, receive, send)
             return
-        known = query_parameters(self.dependant)
-        unknown = sorted({name for name, _ in _query_items(scope)} - known)
-        if unknown:
-            error = UnknownFilter.of(
-                f"query.{unknown[0]}",
-                f"not a filter here; filters: {', '.join(sorted(known)) or 'none'}",
-            )
+        error = parameter_error(self.dependant, [name for name, _ in _query_items(scope)])
+        if error:
             refusal = error_response(error.status_code, error.code, error.message, error.problems)
             await refusal(scope, receive, send)
             return
         if method == "HEAD":  # the GET, answered without its body
             scope, send = {**scope, "method": "GET"}, _without_body(send)
         await super().handle(scope, receive, send)
+
+
+class RepeatedParameter(InvalidInput):
+    """A parameter that takes one value, given several times: which one was meant?"""
+
+    status_code = 400
+    code = "repeated_parameter"
+
+
+def parameter_error(dependant: Dependant, names: Sequence[str]) -> InvalidInput | None:
+    """The first parameter of the query string the route does not read (400), else the first
+    that takes one value but was given several times (400, not the last one silently)."""
+    known = query_parameters(dependant)
+    unknown = sorted(set(names) - known)
+    if unknown:
+        return UnknownFilter.of(
+            f"query.{unknown[0]}",
+            f"not a filter here; filters: {', '.join(sorted(known)) or 'none'}",
+        )
+    several = several_allowed(dependant)
+    times = Counter(names)
+    repeated = sorted(name for name, count in times.items() if count > 1 and name not in several)
+    if repeated:
+        name = repeated[0]
+        return RepeatedParameter.of(
+            f"query.{name}",
+            f"given {times[name]} times; it takes one value (only filters repeat, "
+            "for any of several)",
+        )
+    return None
+
+
+def several_allowed(dependant: Dependant) -> set[str]:
+    """The query parameters that take a list: filters, repeated for any of several values."""
+    names = {
+        parameter.alias
+        for parameter in dependant.query_params
+        if any(get_origin(option) is list for option in _options(parameter.field_info.annotation))
+    }
+    for dependency in dependant.dependencies:
+        names |= several_allowed(dependency)
+    return names
+
+
+def _options(annotation: Any) -> tuple[Any, ...]:
+    """The members of a union (``list[str] | None``), or the annotation alone."""
+    if isinstance(annotation, UnionType) or get_origin(annotation) is Union:
+        return get_args(annotation)
+    return (annotation,)
+
+
+class UnknownPublicPath(APIRoute):
+    """Every other path under the prefix: 404 with the view's headers, whatever the method.
+
+    It matches only partially, as a route does whose method differs, and is added last:
+    the router answers with the first partial match, so a known path asked with another
+    method still meets its own route's 405.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        return (Match.PARTIAL if match is Match.FULL else match), child_scope
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = error_response(404, "not_found", f"nothing at {scope['path']}")
+        await refusal(scope, receive, _open_to_all(send))
 
 
 def query_parameters(dependant: Dependant) -> set[str]:
@@ -151,6 +258,26 @@ router = APIRouter(
 )
 
 CurrentSettings = Annotated[Settings, Depends(app_settings)]
+
+
+async def public_page(
+    settings: CurrentSettings,
+    limit: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=INTEGER_MAX,
+            description="page size; 0 for the largest page the server gives",
+        ),
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX, description="how many results to skip")] = 0,
+) -> PageRequest:
+    """The staff lists' paging, held to what the database can count: a larger number is
+    refused naming it rather than failing in the database driver."""
+    return await page_request(settings, limit, offset)
+
+
+PageParameters = Annotated[PageRequest, Depends(public_page)]
 Departements = Annotated[
     list[DepartementCode] | None, Query(description="département number, e.g. 44")
 ]
@@ -204,7 +331,8 @@ class PublicIndex(BaseModel):
 SERVICE_RULE = {
     Service.ETHERNET_ELINE: "an active PoP with an active router stands in the commune",
     Service.WAVELENGTH: "an active PoP with an active router stands in the commune",
-    Service.DARK_FIBRE: "an active fibre cable ends at an active network site in the commune",
+    Service.DARK_FIBRE: "an active fibre cable between two network sites ends at an active "
+    "one in the commune",
     Service.HOSTING: "an active hosting room stands in the commune",
     Service.ON_STUDY: f"none of the above, but an active PoP lies within {STUDY_RADIUS_KM:g} "
     "km of the commune's centre: a connection can be studied",
@@ -223,7 +351,7 @@ def get_index(request: Request) -> Response:
             parameters=sorted(query_parameters(route.dependant)),
         )
         for route in router.routes
-        if isinstance(route, APIRoute) and route.path != f"{PREFIX}/"
+        if isinstance(route, APIRoute) and route.include_in_schema and route.path != f"{PREFIX}/"
     ]
     index = PublicIndex(
         description="Public data of the Gigalis fibre backbone of the Pays de la Loire: "
@@ -477,3 +605,14 @@ def list_departement_outlines(
     features = [departement_outline_feature(outline, outlines) for outline in window(chosen, page)]
     collection = feature_page(request, page, features, len(chosen))
     return answer(collection, OUTLINE_MAX_AGE, GEOJSON)
+
+
+# Last: see UnknownPublicPath.
+router.add_api_route(
+    "/{path:path}",
+    lambda: None,
+    methods=[],  # every method: the route answers 404 to all
+    include_in_schema=False,
+    operation_id="public_unknown_path",  # FastAPI names a route after its methods otherwise
+    route_class_override=UnknownPublicPath,
+)

@@ -27,7 +27,7 @@ from gigalis_nms.api.pagination import (
 from gigalis_nms.db.types import RowId
 from gigalis_nms.resource_centre import service
 from gigalis_nms.resource_centre.communes import Commune, communes_of
-from gigalis_nms.resource_centre.models import SiteNeedBase, SiteNeedPublic, SiteNeedUpdate
+from gigalis_nms.resource_centre.models import SiteNeedBase, SiteNeedRead, SiteNeedUpdate
 from gigalis_nms.settings import Settings
 
 router = APIRouter(tags=["resource centre"])
@@ -63,7 +63,7 @@ Communes = Annotated[dict[str, Commune], Depends(reference_communes)]
 @router.get(
     PATH,
     dependencies=readers,
-    response_model=Page[SiteNeedPublic],
+    response_model=Page[SiteNeedRead],
     responses=error_responses(400, 401, 403, 422),
     openapi_extra={"parameters": filter_parameters(service.SITE_NEEDS)},
 )
@@ -72,40 +72,40 @@ def list_site_needs(request: Request, session: DbSession, page: PageParameters) 
     of several; an unknown parameter is refused."""
     filters = filters_from(request, service.SITE_NEEDS.filters)
     rows = service.list_sites(session, filters, limit=page.limit, offset=page.offset)
-    return page_response(request, SiteNeedPublic, page, rows)
+    return page_response(request, SiteNeedRead, page, rows)
 
 
 @router.get(
     f"{PATH}/{{id}}",
     dependencies=readers,
-    response_model=SiteNeedPublic,
+    response_model=SiteNeedRead,
     responses=error_responses(401, 403, 404, 422),
 )
-def get_site_need(site_id: SiteId, session: DbSession) -> SiteNeedPublic:
+def get_site_need(site_id: SiteId, session: DbSession) -> SiteNeedRead:
     """One site needing THD, with its analysis."""
-    return SiteNeedPublic.model_validate(service.get_site(session, site_id))
+    return SiteNeedRead.model_validate(service.get_site(session, site_id))
 
 
 @router.post(
     PATH,
     dependencies=writers,
-    response_model=SiteNeedPublic,
+    response_model=SiteNeedRead,
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 409, 415, 422),
 )
 def create_site_need(
     body: SiteNeedBody, session: DbSession, communes: Communes, catalogue: ServiceCatalogue
-) -> SiteNeedPublic:
+) -> SiteNeedRead:
     """Add a site needing THD: its point in France (WGS84), its commune known, its
     identifiers unique; its distances, cost and priority are computed at once."""
     site = service.create_site(session, body, communes=communes, catalogue=catalogue)
-    return SiteNeedPublic.model_validate(site)
+    return SiteNeedRead.model_validate(site)
 
 
 @router.patch(
     f"{PATH}/{{id}}",
     dependencies=writers,
-    response_model=SiteNeedPublic,
+    response_model=SiteNeedRead,
     responses=error_responses(401, 403, 404, 409, 415, 422),
 )
 def update_site_need(
@@ -114,12 +114,12 @@ def update_site_need(
     session: DbSession,
     communes: Communes,
     catalogue: ServiceCatalogue,
-) -> SiteNeedPublic:
+) -> SiteNeedRead:
     """Change only the fields sent; the dates are checked against the status once merged
     with the stored site. A new point, category, connectivity, need or status recomputes
     the analysis."""
     site = service.update_site(session, site_id, body, communes=communes, catalogue=catalogue)
-    return SiteNeedPublic.model_validate(site)
+    return SiteNeedRead.model_validate(site)
 
 
 @router.delete(

@@ -12,29 +12,35 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from pydantic import TypeAdapter
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from gigalis_nms.catalogue.loader import cached_catalogue, catalogue_path
 from gigalis_nms.catalogue.models import Catalogue
 from gigalis_nms.console import console, database, reports_errors, settings
 from gigalis_nms.db import session_scope
+from gigalis_nms.db.listing import execute_core
 from gigalis_nms.db.types import INTEGER_MAX
 from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.cli import cli_actor
+from gigalis_nms.inventory.tables import CABLE, SITE
+from gigalis_nms.inventory.validators import check_insee_code
 from gigalis_nms.resource_centre import analysis, report_cli, service
-from gigalis_nms.resource_centre.communes import communes_of
-from gigalis_nms.resource_centre.importer import ImportReport, import_sites, write_rejects
+from gigalis_nms.resource_centre.communes import communes_of, communes_path
+from gigalis_nms.resource_centre.importer import ImportReport, RejectsFile, import_sites
 from gigalis_nms.resource_centre.mapping import (
+    ColumnMapping,
     build_mapping,
     parse_pairs,
     read_date,
     read_mapping_file,
 )
-from gigalis_nms.resource_centre.models import NeedStatus, SiteCategory, SiteNeed, SiteNeedPublic
+from gigalis_nms.resource_centre.models import NeedStatus, SiteCategory, SiteNeed, SiteNeedRead
 
 app = typer.Typer(
     help="Sites needing very-high-speed access: import, list, analysis and report.",
@@ -44,7 +50,7 @@ app = typer.Typer(
 # Exit statuses of `import`: 0 every row taken, 2 some rows rejected (the others written),
 # 1 nothing written (an error, or --strict with a rejected row).
 SOME_REJECTED = 2
-CSV_COLUMNS = tuple(name for name in SiteNeedPublic.model_fields if name != "contacts")
+CSV_COLUMNS = tuple(name for name in SiteNeedRead.model_fields if name != "contacts")
 
 
 class ReportFormat(StrEnum):
@@ -88,19 +94,32 @@ def import_file(
         str | None, typer.Option("--delimiter", help="; , | or tab (sniffed when left out)")
     ] = None,
     encoding: Annotated[
-        str | None, typer.Option("--encoding", help="UTF-8 (with or without BOM) by default")
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="the file's encoding; by default UTF-8 (with or without BOM), and a file that "
+            "is not UTF-8 is read as Windows-1252 (cp1252), with a note saying so",
+        ),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="where the rows come from (default: file name)")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report; write nothing")] = (
-        False
-    ),
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="check and report; write nothing to the database (--rejects still)"
+        ),
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="write nothing if any row is rejected")
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="write the rejected rows, with why, here")
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="write the rejected rows, with their line and why, to this new CSV file (also "
+            "with --dry-run; never the input file)",
+        ),
     ] = None,
     output: Annotated[
         ReportFormat, typer.Option("--format", help="table or json")
@@ -111,15 +130,55 @@ def import_file(
     Exit status: 0 every row taken, 2 some rows rejected, 1 nothing written."""
     if not columns and mapping_file is None:
         raise InvalidInput.of("--map", "say which column is what: --map … or --mapping FILE")
-    mapping = build_mapping(
-        read_mapping_file(mapping_file) if mapping_file else None,
-        columns=parse_pairs("--map", columns or []),
-        constants=parse_pairs("--set", constants or []),
-        delimiter=delimiter,
-        encoding=encoding,
-        source=source,
-        file_label=str(mapping_file or "--mapping"),
-    )
+    rejects_file = RejectsFile.open(rejects, _files_read(file, mapping_file)) if rejects else None
+    written = False
+    try:
+        mapping = build_mapping(
+            read_mapping_file(mapping_file) if mapping_file else None,
+            columns=parse_pairs("--map", columns or []),
+            constants=parse_pairs("--set", constants or []),
+            delimiter=delimiter,
+            encoding=encoding,
+            source=source,
+            file_label=str(mapping_file or "--mapping"),
+        )
+        report = _import(file, mapping, dry_run=dry_run, strict=strict, rejects_file=rejects_file)
+        written = True
+    finally:
+        if rejects_file is not None:
+            rejects_file.close(keep=written)
+    if output is ReportFormat.JSON:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_import(report)
+    typer.echo(_import_outcome(report, rejects), err=True)
+    if report.rejected:
+        raise typer.Exit(1 if strict else SOME_REJECTED)
+
+
+def _files_read(file: Path, mapping_file: Path | None) -> dict[str, Path]:
+    """What the import reads, which --rejects may not overwrite: the SQLite database too,
+    since truncating it under an open connection would corrupt it."""
+    current = settings()
+    reads = {"input file": file, "communes file": communes_path(current)}
+    if mapping_file is not None:
+        reads["mapping file"] = mapping_file
+    url = make_url(current.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        reads["SQLite database"] = Path(url.database)
+    return reads
+
+
+def _import(
+    file: Path,
+    mapping: ColumnMapping,
+    *,
+    dry_run: bool,
+    strict: bool,
+    rejects_file: RejectsFile | None,
+) -> ImportReport:
+    """The import itself; the rejects are written before the transaction commits, so that a
+    rejects file that cannot be written leaves the database as it was."""
     current = settings()
     communes = communes_of(current)
     catalogue = None if dry_run else cached_catalogue(catalogue_path(current))
@@ -136,15 +195,9 @@ def import_file(
         report = import_sites(
             session, file, mapping, communes, dry_run=dry_run, strict=strict, analyse=analyse
         )
-    if rejects is not None:
-        write_rejects(rejects, report.header, report)
-    if output is ReportFormat.JSON:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        _print_import(report)
-    typer.echo(_import_outcome(report, rejects), err=True)
-    if report.rejected:
-        raise typer.Exit(1 if strict else SOME_REJECTED)
+        if rejects_file is not None:
+            rejects_file.write(report)
+    return report
 
 
 def _print_import(report: ImportReport) -> None:
@@ -182,9 +235,16 @@ def _print_import(report: ImportReport) -> None:
 
 
 def _import_outcome(report: ImportReport, rejects: Path | None) -> str:
-    kept = f"; rejected rows written to {rejects}" if rejects and report.rejected else ""
+    kept = ""
+    if rejects is not None:
+        count = len(report.rejected)
+        kept = (
+            f"; the {count} rejected rows written to {rejects}"
+            if count
+            else f"; no row rejected: {rejects} holds the header only"
+        )
     if report.dry_run:
-        return f"Dry run: nothing was written{kept}."
+        return f"Dry run: nothing was written to the database{kept}."
     if not report.written:
         return f"--strict: {len(report.rejected)} rows rejected, nothing was written{kept}."
     return (
@@ -212,6 +272,7 @@ def list_sites(
     ),
 ) -> None:
     """The sites needing THD, by id, with their distance to the network and priority."""
+    _check_places(departement or [], commune or [], communes_of(settings()))
     filters: dict[str, list[Any]] = {
         name: values
         for name, values in (
@@ -224,16 +285,37 @@ def list_sites(
     }
     with database() as engine, session_scope(engine, read_only=True) as session:
         page = service.list_sites(session, filters, limit=INTEGER_MAX, offset=0)
-    sites = [SiteNeedPublic.model_validate(dict(row)) for row in page.rows]
+    sites = [SiteNeedRead.model_validate(dict(row)) for row in page.rows]
     if output is ListFormat.JSON:
-        typer.echo(TypeAdapter(list[SiteNeedPublic]).dump_json(sites, indent=2).decode())
+        typer.echo(TypeAdapter(list[SiteNeedRead]).dump_json(sites, indent=2).decode())
     elif output is ListFormat.CSV:
         typer.echo(sites_csv(sites), nl=False)
     else:
         _print_sites(sites)
 
 
-def sites_csv(sites: list[SiteNeedPublic]) -> str:
+def _check_places(departements: list[str], communes: list[str], known: service.Communes) -> None:
+    """A filter on a place no site can be in is a typo: refused rather than an empty list."""
+    of_region = sorted({commune.departement for commune in known.values()})
+    for value in departements:
+        if value not in of_region:
+            raise InvalidInput.of(
+                "--departement",
+                f"{value!r} is not a département of the communes reference "
+                f"({', '.join(of_region)})",
+            )
+    for value in communes:
+        try:
+            check_insee_code(value)
+        except ValueError as error:
+            raise InvalidInput.of("--commune", f"{value!r}: {error}") from None
+        if value not in known:
+            raise InvalidInput.of(
+                "--commune", f"{value!r} is not a commune of the communes reference"
+            )
+
+
+def sites_csv(sites: list[SiteNeedRead]) -> str:
     """The sites as CSV, one column per field (contacts aside: they are in the JSON)."""
     stream = io.StringIO()
     writer = csv.writer(stream)
@@ -244,7 +326,7 @@ def sites_csv(sites: list[SiteNeedPublic]) -> str:
     return stream.getvalue()
 
 
-def _print_sites(sites: list[SiteNeedPublic]) -> None:
+def _print_sites(sites: list[SiteNeedRead]) -> None:
     table = Table(
         "id",
         "name",
@@ -294,15 +376,41 @@ def show_site(
 ) -> None:
     """One site needing THD, every field and its analysis."""
     with database() as engine, session_scope(engine, read_only=True) as session:
-        site = SiteNeedPublic.model_validate(service.find_site(session, key))
+        site = SiteNeedRead.model_validate(service.find_site(session, key))
+        codes = _network_codes(session, site)
     if output is ReportFormat.JSON:
-        typer.echo(site.model_dump_json(indent=2))
+        typer.echo(json.dumps({**site.model_dump(mode="json"), **codes}, indent=2))
         return
     table = Table("field", "value", title=f"Site {site.id}: {escape(site.name)}")
-    for name, value in site.model_dump(mode="json").items():
+    fields: dict[str, Any] = site.model_dump(mode="json")
+    # An id means nothing to a reader: the network's code instead, in the same place.
+    rows = {
+        NETWORK_IDS.get(name, name): codes.get(NETWORK_IDS.get(name, ""), value)
+        for name, value in fields.items()
+    }
+    for name, value in rows.items():
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
         table.add_row(name, "" if shown is None else escape(str(shown)))
     console.print(table)
+
+
+NETWORK_IDS = {"nearest_pop_id": "nearest_pop", "nearest_cable_id": "nearest_cable"}
+
+
+def _network_codes(session: Session, site: SiteNeedRead) -> dict[str, str | None]:
+    """The codes of the site's nearest PoP and cable route, as the network names them."""
+
+    def code(table: sa.Table, row_id: int | None) -> str | None:
+        if row_id is None:
+            return None
+        query = sa.select(table.c.code).where(table.c.id == row_id)
+        found: str | None = execute_core(session, query).scalar_one_or_none()
+        return found
+
+    return {
+        "nearest_pop": code(SITE, site.nearest_pop_id),
+        "nearest_cable": code(CABLE, site.nearest_cable_id),
+    }
 
 
 # --- changes -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class SourceTable:
     delimiter: str
     encoding: str
     notes: list[str]
+    first_line: str = ""  # the header as written, to say when another delimiter splits it
 
 
 def read_table(path: Path, mapping: ColumnMapping) -> SourceTable:
@@ -50,24 +51,52 @@ def read_table(path: Path, mapping: ColumnMapping) -> SourceTable:
         raise InvalidInput.of(FILE, f"cannot read {path}: {error.strerror}") from None
     if not data.strip():
         raise InvalidInput.of(FILE, f"{path} is empty")
-    text, encoding, notes = decode(data, mapping.encoding, path)
+    text, encoding, notes = decode(data, mapping.encoding, path, mapping.encoding_from)
     delimiter = mapping.delimiter or sniff_delimiter(text, path, mapping)
     records = split_records(text, delimiter, path)
     if not records:
         raise InvalidInput.of(FILE, f"{path} is empty")
+    first_line = text.lstrip("\r\n").splitlines()[0]
     if len(records[0].cells) == 1 and len(set(mapping.columns.values())) > 1:
-        shown = "tab" if delimiter == "\t" else delimiter
+        hint = mapping.delimiter and other_delimiter(first_line, mapping.delimiter)
+        if hint:
+            raise InvalidInput.of(mapping.delimiter_from, f"{path}: {hint}")
         raise InvalidInput.of(
-            FILE, f"{path} is not a CSV file: its first line has no {shown} between columns"
+            FILE,
+            f"{path} is not a CSV file: its first line has no {shown(delimiter)} between columns",
         )
     if len(records) == 1:
         raise InvalidInput.of(FILE, f"{path} has a header and no rows")
     header = [name.strip() for name in records[0].cells]
-    return SourceTable(header, records[1:], delimiter, encoding, notes)
+    return SourceTable(header, records[1:], delimiter, encoding, notes, first_line)
 
 
-def decode(data: bytes, encoding: str | None, path: Path) -> tuple[str, str, list[str]]:
-    """The text of the file, the encoding used, and a note when it was guessed."""
+def shown(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def other_delimiter(first_line: str, given: str) -> str | None:
+    """Why the header looks split by another delimiter than the one given, or None.
+
+    >>> other_delimiter("a,b,c", ";")
+    "the header has 0 ';' but 2 ',': is the delimiter ','?"
+    """
+    counts = {delimiter: _count_unquoted(first_line, delimiter) for delimiter in DELIMITERS}
+    counts[given] = _count_unquoted(first_line, given)
+    best = max((d for d in DELIMITERS if d != given), key=lambda delimiter: counts[delimiter])
+    if counts[best] <= counts[given]:
+        return None
+    return (
+        f"the header has {counts[given]} {shown(given)} but {counts[best]} {shown(best)}: "
+        f"is the delimiter {shown(best)}?"
+    )
+
+
+def decode(
+    data: bytes, encoding: str | None, path: Path, given_by: str = "--encoding"
+) -> tuple[str, str, list[str]]:
+    """The text of the file, the encoding used, and a note when it was guessed; a file that
+    does not decode as the encoding given blames ``given_by`` (the option or the mapping)."""
     if data.startswith(ZIP_MAGIC):
         raise InvalidInput.of(
             FILE, f"{path} is not a CSV file but a ZIP archive (a spreadsheet?): save it as CSV"
@@ -76,7 +105,7 @@ def decode(data: bytes, encoding: str | None, path: Path) -> tuple[str, str, lis
     if b"\x00" in data and not wide and not data.startswith(BOMS[2][0]):
         raise InvalidInput.of(FILE, f"{path} is not a CSV file: it holds binary data")
     if encoding:
-        return _decoded(data, encoding, path, "--encoding"), encoding, []
+        return _decoded(data, encoding, path, given_by), encoding, []
     for bom, name in BOMS:
         if data.startswith(bom):
             return _decoded(data, name, path, FILE), name, []
@@ -157,6 +186,9 @@ def header_index(table: SourceTable, mapping: ColumnMapping, path: Path) -> dict
         if not found:
             close = difflib.get_close_matches(column, table.header, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            split = mapping.delimiter and other_delimiter(table.first_line, mapping.delimiter)
+            if split:
+                hint += f" ({split} It comes from {mapping.delimiter_from}.)"
             raise InvalidInput.of(
                 f"--map {target}", f"column {column!r} is not in the header of {path}{hint}"
             )

@@ -6,9 +6,11 @@
 - GeoPackage holds every layer in one file, in Lambert-93 (EPSG:2154), the projection French
   GIS exchange uses, with typed fields: dates as dates, times in UTC, empty values as nulls.
 
-Where the files go is decided before anything is written (:func:`plan_files`): an existing
-file is overwritten only when asked, a missing folder is made, and each file is written
-beside its target and moved into place, so that a failed export leaves no half file.
+Where the files go is decided before anything is written (:func:`plan_layer_files`): ``--out``
+is a folder (one that exists, or a name ending in ``/``) or a file whose suffix matches the
+format, and anything else is refused; an existing file is overwritten only when asked, a
+missing folder is made, and each file is written beside its target and moved into place, so
+that a failed export leaves no half file.
 """
 
 from __future__ import annotations
@@ -58,32 +60,69 @@ class WrittenFile:
 # --- where the files go -------------------------------------------------------------------
 
 
-def plan_files(
-    out: Path, stems: Sequence[str], suffix: str, *, single: str | None = None, force: bool
-) -> dict[Path, list[str]]:
-    """The file each layer goes to, ``{path: [stems]}``, checked before anything is written.
+@dataclass(frozen=True)
+class OutTarget:
+    """What ``--out`` names: a folder, or one file."""
 
-    ``out`` names a file when it ends in ``suffix`` (for GeoJSON, when one layer only is
-    asked for); otherwise it is a folder holding ``<stem><suffix>`` per layer, or the one
-    file ``single`` when every layer shares a file (GeoPackage).
+    path: Path
+    folder: bool
+
+
+def out_target(text: str) -> OutTarget:
+    """``--out`` read: a folder when it exists as one or ends in ``/``, else one file.
+
+    The trailing ``/`` is the only way to say that a folder still to be made is one, so the
+    text is read before it becomes a ``Path``, which drops it.
+
+    >>> out_target("exports/"), out_target("exports/gigalis.gpkg").folder
+    (OutTarget(path=PosixPath('exports'), folder=True), False)
     """
-    if out.suffix.lower() in _suffixes(suffix):
-        if single is None and len(stems) != 1:
-            raise InvalidInput.of(
-                OUT, f"{len(stems)} layers are written one file each: name a folder, not {out}"
-            )
-        plan = {out: list(stems)}
-    elif single is not None:
-        plan = {out / single: list(stems)}
+    if not text.strip():
+        raise InvalidInput.of(OUT, "is empty: name a folder (a new one ending in /) or a file")
+    path = Path(text)
+    return OutTarget(path, text.endswith(("/", os.sep)) or path.is_dir())
+
+
+def require_suffix(out: OutTarget, suffixes: Sequence[str], what: str) -> None:
+    """Refuse a file whose name does not say what it holds, such as x.gpkg for GeoJSON."""
+    if out.path.suffix.lower() not in suffixes:
+        names = " or ".join(suffixes)
+        raise InvalidInput.of(
+            OUT,
+            f"{out.path} is neither a folder nor a {names} file, and {what} is written to a "
+            f"{names} file; a new folder's name ends in /",
+        )
+
+
+def plan_layer_files(
+    out: OutTarget, stems: Sequence[str], output: ExportFormat, *, force: bool
+) -> dict[Path, list[str]]:
+    """The file each layer goes to, ``{path: [stems]}``, checked before anything is written
+    or the analysis refreshed.
+
+    GeoJSON writes ``<stem>.geojson`` per layer in a folder, or one layer to the one file
+    named; a GeoPackage holds every layer, in ``gigalis.gpkg`` in a folder or in the file
+    named.
+    """
+    if output is ExportFormat.GEOJSON:
+        if out.folder:
+            plan = {out.path / f"{stem}.geojson": [stem] for stem in stems}
+        else:
+            require_suffix(out, GEOJSON_SUFFIXES, "GeoJSON")
+            if len(stems) != 1:
+                raise InvalidInput.of(
+                    OUT,
+                    f"{len(stems)} layers are written one file each: name a folder, not {out.path}",
+                )
+            plan = {out.path: list(stems)}
+    elif out.folder:
+        plan = {out.path / "gigalis.gpkg": list(stems)}
     else:
-        plan = {out / f"{stem}{suffix}": [stem] for stem in stems}
+        require_suffix(out, (GEOPACKAGE_SUFFIX,), "a GeoPackage")
+        plan = {out.path: list(stems)}
     for path in plan:
         refuse_overwrite(path, force=force)
     return plan
-
-
-def _suffixes(suffix: str) -> tuple[str, ...]:
-    return GEOJSON_SUFFIXES if suffix in GEOJSON_SUFFIXES else (suffix,)
 
 
 def refuse_overwrite(path: Path, *, force: bool) -> None:
@@ -129,14 +168,11 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def export_layers(
-    layers: Sequence[Layer], output: ExportFormat, out: Path, *, force: bool
+    layers: Sequence[Layer], output: ExportFormat, out: OutTarget, *, force: bool
 ) -> list[WrittenFile]:
-    """Write ``layers`` as GeoJSON or GeoPackage under ``out``; the files written."""
+    """Write ``layers`` as GeoJSON or GeoPackage to ``out``; the files written."""
     by_name = {layer.name: layer for layer in layers}
-    if output is ExportFormat.GEOJSON:
-        plan = plan_files(out, list(by_name), ".geojson", force=force)
-    else:
-        plan = plan_files(out, list(by_name), GEOPACKAGE_SUFFIX, single="gigalis.gpkg", force=force)
+    plan = plan_layer_files(out, list(by_name), output, force=force)
     written = []
     for path, names in plan.items():
         chosen = [by_name[name] for name in names]

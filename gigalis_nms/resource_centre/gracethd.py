@@ -48,10 +48,12 @@ from gigalis_nms.inventory.tables import CABLE, ORGANISATION, SITE, STRAND, STRA
 from gigalis_nms.resource_centre.exports import (
     GEOPACKAGE_SUFFIX,
     OUT,
+    OutTarget,
     WrittenFile,
     lambert93,
     make_folder,
     refuse_overwrite,
+    require_suffix,
     write_atomically,
     write_geopackage,
 )
@@ -714,27 +716,46 @@ def write_csv(table: Layer, path: Path) -> None:
     path.write_text("".join(f"{line}\n" for line in csv_lines(table)), encoding="utf-8")
 
 
+def plan_gracethd_files(
+    tables: Sequence[str], output: GraceFormat, out: OutTarget, *, force: bool
+) -> dict[str, Path]:
+    """The file each table goes to, checked before anything is written: one CSV per table in
+    the folder ``out``; or one GeoPackage, ``out`` itself (a .gpkg file) or
+    ``gracethd.gpkg`` in the folder ``out``. A GeoPackage maps every table to its one file."""
+    if output is GraceFormat.GPKG:
+        if out.folder:
+            path = out.path / "gracethd.gpkg"
+        else:
+            require_suffix(out, (GEOPACKAGE_SUFFIX,), "a GeoPackage")
+            path = out.path
+        refuse_overwrite(path, force=force)
+        return dict.fromkeys(tables, path)
+    if not out.folder:
+        raise InvalidInput.of(
+            OUT,
+            f"the CSV tables are written one file each: name a folder, not {out.path} "
+            "(a new folder's name ends in /)",
+        )
+    paths = {table: out.path / f"{table}.csv" for table in tables}
+    for path in paths.values():
+        refuse_overwrite(path, force=force)
+    return paths
+
+
 def export_gracethd(
-    tables: Sequence[Layer], output: GraceFormat, out: Path, *, force: bool
+    tables: Sequence[Layer], output: GraceFormat, out: OutTarget, *, force: bool
 ) -> list[WrittenFile]:
     """Write the tables as one CSV per table in the folder ``out``, or as one GeoPackage
-    (``out`` ending in .gpkg, else ``out/gracethd.gpkg``)."""
+    (``out`` a .gpkg file, or ``gracethd.gpkg`` in the folder ``out``)."""
     problems = enumeration_problems(tables) + reference_problems(tables)
     if problems:  # a mapping bug; the file would be refused by GraceTHD's checker
         raise ValueError(f"GraceTHD export inconsistent: {problems[:5]}")
+    paths = plan_gracethd_files([table.name for table in tables], output, out, force=force)
     if output is GraceFormat.GPKG:
-        path = out if out.suffix.lower() == GEOPACKAGE_SUFFIX else out / "gracethd.gpkg"
-        refuse_overwrite(path, force=force)
+        [path] = set(paths.values())
         write_atomically(path, partial(write_geopackage, tables))
-        return [WrittenFile(path, {table.name: len(table.features) for table in tables})]
-    if out.suffix.lower() in (".csv", GEOPACKAGE_SUFFIX):
-        raise InvalidInput.of(
-            OUT, f"the CSV tables are written one file each: name a folder, not {out}"
-        )
-    paths = {table.name: out / f"{table.name}.csv" for table in tables}
-    for path in paths.values():
-        refuse_overwrite(path, force=force)
-    make_folder(out)
+        return [WrittenFile(path, table_counts(tables))]
+    make_folder(out.path)
     written = []
     for table in tables:
         write_atomically(paths[table.name], partial(write_csv, table))

@@ -8,11 +8,12 @@ The import runs in four steps, each keeping its outcome per row as data:
 2. *check* each row as the API checks a site (:class:`SiteNeedCreate`, then its place: a
    point in France, a known commune, a postcode of its département). A row without a point
    but with a known commune is placed at the commune's centre (``located_by=commune``);
-3. *merge* the rows that name the same site — on UAI, FINESS or SIRET, or on name and
-   commune (without case or accents) for a row with none — first within the file (the later
-   row into the first), then with the sites already stored. A merge takes the row's
-   non-empty values; a status never moves back, a point given is never replaced by a
-   commune's centre, and a row naming two different sites is rejected naming both;
+3. *merge* each row, in the file's order, into the site it names — on UAI, FINESS or SIRET,
+   or on name and commune (without case or accents) for a row with none — a stored site or
+   one an earlier row creates. A merge takes the row's non-empty values; a status never
+   moves back, a point given is never replaced by a commune's centre. A row naming two
+   different sites, changing an identifier, or sharing one with a site in another commune
+   is rejected, naming both: the row that brings the conflict, never the earlier one;
 4. *write* what is valid in one transaction, then analyse the sites written (distances,
    cost, priority). ``strict`` writes nothing when any row is rejected; ``dry_run`` never
    writes. Importing the same file again changes nothing.
@@ -22,12 +23,15 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel, Field
+from pyproj import CRS
 from sqlmodel import Session, select
 
 from gigalis_nms.db.integrity import Violation, write_or_conflict
@@ -39,7 +43,7 @@ from gigalis_nms.resource_centre.csv_source import (
     header_index,
     read_table,
 )
-from gigalis_nms.resource_centre.geo import in_lambert93_france, to_wgs84
+from gigalis_nms.resource_centre.geo import in_france, in_lambert93_france, to_wgs84
 from gigalis_nms.resource_centre.mapping import (
     LAMBERT93,
     TARGET_FIELDS,
@@ -234,12 +238,17 @@ def _point(
         origin["latitude"] = origin["longitude"] = where
         if first == "lat":
             latitude, longitude = converted["lat"], converted["lon"]
-        else:
-            swapped = _swapped_lambert93(converted["x"], converted["y"], mapping.crs)
-            if swapped:
-                problems.append(RowProblem(column=where, field="longitude", reason=swapped))
+            wrong = _metres_as_degrees(latitude, longitude, mapping)
+            if wrong:
+                problems.append(RowProblem(column=where, field="latitude", reason=wrong))
                 return None
-            longitude, latitude = to_wgs84(converted["x"], converted["y"], mapping.crs)
+        else:
+            x, y = converted["x"], converted["y"]
+            wrong = _swapped_lambert93(x, y, mapping.crs) or _degrees_as_metres(x, y, mapping)
+            if wrong:
+                problems.append(RowProblem(column=where, field="longitude", reason=wrong))
+                return None
+            longitude, latitude = to_wgs84(x, y, mapping.crs)
         return {"latitude": latitude, "longitude": longitude, "located_by": LocatedBy.SOURCE}
     return None
 
@@ -266,6 +275,45 @@ def _incomplete(
 def _swapped_lambert93(x: float, y: float, crs: str) -> str | None:
     if crs == LAMBERT93 and not in_lambert93_france(x, y) and in_lambert93_france(y, x):
         return f"x {x:.1f} and y {y:.1f} are outside France, but inside once swapped"
+    return None
+
+
+def _metres_as_degrees(latitude: float, longitude: float, mapping: ColumnMapping) -> str | None:
+    """Lambert-93 metres in the lat and lon columns: the mapping took x and y for degrees."""
+    lat, lon = mapping.where("lat"), mapping.where("lon")
+    if in_lambert93_france(longitude, latitude):
+        return (
+            f"latitude {latitude:.1f} and longitude {longitude:.1f} look like a Lambert-93 y "
+            f"and x (metres): map {lat} as y and {lon} as x"
+        )
+    if in_lambert93_france(latitude, longitude):
+        return (
+            f"latitude {latitude:.1f} and longitude {longitude:.1f} look like a Lambert-93 x "
+            f"and y (metres): map {lat} as x and {lon} as y"
+        )
+    return None
+
+
+@cache
+def projected(crs: str) -> bool:
+    return bool(CRS.from_user_input(crs).is_projected)
+
+
+def _degrees_as_metres(x: float, y: float, mapping: ColumnMapping) -> str | None:
+    """WGS84 degrees in projected x and y columns: the mapping took lon and lat for metres."""
+    if not projected(mapping.crs):
+        return None
+    where_x, where_y = mapping.where("x"), mapping.where("y")
+    if in_france(x, y):
+        return (
+            f"x {x:g} and y {y:g} look like a WGS84 longitude and latitude (degrees, not "
+            f"{mapping.crs} metres): map {where_x} as lon and {where_y} as lat"
+        )
+    if in_france(y, x):
+        return (
+            f"x {x:g} and y {y:g} look like a WGS84 latitude and longitude (degrees, not "
+            f"{mapping.crs} metres): map {where_x} as lat and {where_y} as lon"
+        )
     return None
 
 
@@ -397,34 +445,114 @@ def index_keys(values: Mapping[str, Any]) -> list[Key]:
     ]
 
 
-def merge_rows(rows: list[SiteRow]) -> tuple[list[SiteRow], list[Merge], list[Rejection]]:
-    """The rows with those naming the same site merged into the first of them."""
-    kept: list[SiteRow] = []
-    merges: list[Merge] = []
-    rejections: list[Rejection] = []
+@dataclass(eq=False)
+class Target:
+    """A site the rows merge into: one already stored, or one a row of the file creates."""
+
+    values: Values  # what the site holds, with the changes of the rows merged so far
+    label: str  # "the row of line 3", "site 4 (Collège Jules Verne)"
+    place: str  # "line 3", "site 4"
+    row: SiteRow | None = None  # the row creating it
+    site: SiteNeed | None = None  # the stored site
+    changes: Values = field(default_factory=dict)  # what the file changes in a stored site
+    first_line: int | None = None  # the first row of the file naming it
+
+
+@dataclass
+class MergePlan:
+    """What the rows do, in the file's order: create a site, change one, or are rejected."""
+
+    created: list[Target] = field(default_factory=list)
+    touched: list[Target] = field(default_factory=list)  # stored sites some row names
+    merges: list[Merge] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    by_line: dict[int, Target] = field(default_factory=dict)  # each row taken → its site
+
+    @property
+    def kept(self) -> list[SiteRow]:
+        return [target.row for target in self.created if target.row is not None]
+
+    @property
+    def updates(self) -> dict[int, Values]:
+        """Stored site id → what the file changes in it."""
+        return {
+            target.site.id: target.changes
+            for target in self.touched
+            if target.changes and target.site is not None and target.site.id is not None
+        }
+
+
+def merge_rows(
+    rows: Sequence[SiteRow], communes: service.Communes, stored: Sequence[SiteNeed] = ()
+) -> MergePlan:
+    """Each row, in the file's order, merged into the site it names — a stored one, or one an
+    earlier row creates — or creating one. A row that names two sites, would change an
+    identifier, or names by identifier a site in another commune, is rejected: the row that
+    brings the conflict, never the earlier one it conflicts with."""
+    plan = MergePlan()
     index = KeyIndex()
+    for site in stored:
+        values = service.values_of(site)
+        index.add(
+            index_keys(values), Target(values, _site_label(site), f"site {site.id}", site=site)
+        )
+
     for row in rows:
         found = index.matches(row.given)
         if len(found) > 1:
-            rejections.append(_two_sites(row, [(k, f"the row of line {r.line}") for k, r in found]))
+            plan.rejections.append(_two_sites(row, [(key, t.label) for key, t in found]))
             continue
-        if not found:
-            kept.append(row)
-            index.add(index_keys(row.given), row)
-            continue
-        key, first = found[0]
-        try:
-            changes = merged_changes(first.given, row.given, f"the row of line {first.line}")
-        except MergeConflict as conflict:
-            rejections.append(_conflict(row, conflict))
-            continue
-        first.given.update(changes)
-        first.full.update(changes)
-        first.origin.update({name: row.origin.get(name, "") for name in changes})
-        first.lines.append(row.line)
-        merges.append(Merge(line=row.line, into_line=first.line, key=describe(key)))
-        index.add(index_keys(first.given), first)
-    return kept, merges, rejections
+        if found:
+            key, target = found[0]
+            try:
+                _same_commune(key, target, row, communes)
+                changes = merged_changes(target.values, row.given, target.label)
+            except MergeConflict as conflict:
+                plan.rejections.append(_conflict(row, conflict))
+                continue
+            _merge(plan, target, row, key, changes)
+        else:
+            label = f"the row of line {row.line}"
+            target = Target(row.given, label, f"line {row.line}", row=row, first_line=row.line)
+            plan.created.append(target)
+        index.add(index_keys(target.values), target)
+        plan.by_line[row.line] = target
+    return plan
+
+
+def _merge(plan: MergePlan, target: Target, row: SiteRow, key: Key, changes: Values) -> None:
+    target.values.update(changes)
+    if target.row is not None:
+        target.row.full.update(changes)
+        target.row.origin.update({name: row.origin.get(name, "") for name in changes})
+        target.row.lines.append(row.line)
+    else:
+        target.changes.update(changes)
+    if target.first_line is None:  # the first row naming a stored site
+        target.first_line = row.line
+        plan.touched.append(target)
+    else:
+        plan.merges.append(Merge(line=row.line, into_line=target.first_line, key=describe(key)))
+
+
+def _same_commune(key: Key, target: Target, row: SiteRow, communes: service.Communes) -> None:
+    """An identifier shared by two sites in different communes is a copied or mistyped
+    identifier far more often than a site that moved: merging would overwrite one site with
+    another."""
+    theirs, ours = target.values.get("commune_insee"), row.given.get("commune_insee")
+    if key[0] == "name" or not theirs or not ours or theirs == ours:
+        return
+    raise MergeConflict(
+        key[0],
+        f"{describe(key)} is also {target.place}: {_named(target.values, communes)}; this row "
+        f"(line {row.line}) is {_named(row.given, communes)}: check the {key[0].upper()}",
+    )
+
+
+def _named(values: Mapping[str, Any], communes: service.Communes) -> str:
+    insee = str(values["commune_insee"])
+    commune = communes.get(insee)
+    return f"{values.get('name')} in {commune.name if commune else 'commune'} ({insee})"
 
 
 def _two_sites(row: SiteRow, named: list[tuple[Key, str]]) -> Rejection:
@@ -442,52 +570,7 @@ def _conflict(row: SiteRow, conflict: MergeConflict) -> Rejection:
     return Rejection(line=row.line, problems=[problem], cells=row.cells)
 
 
-# --- 4. Against the database, and writing --------------------------------------------------
-
-
-@dataclass
-class WritePlan:
-    creates: list[SiteRow] = field(default_factory=list)
-    updates: dict[int, Values] = field(default_factory=dict)  # site id → changes
-    sites: dict[int, SiteNeed] = field(default_factory=dict)
-    updated_rows: int = 0
-    unchanged_rows: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-
-
-def plan_writes(session: Session, rows: list[SiteRow]) -> WritePlan:
-    """What each merged row does to the stored sites: create one, update one, or nothing."""
-    plan = WritePlan()
-    index = KeyIndex()
-    current: dict[int, Values] = {}
-    for site in session.exec(select(SiteNeed)).all():
-        assert site.id is not None
-        plan.sites[site.id] = site
-        current[site.id] = service.values_of(site)
-        index.add(index_keys(current[site.id]), site.id)
-
-    for row in rows:
-        found = index.matches(row.given)
-        if len(found) > 1:
-            named = [(key, _site_label(plan.sites[site_id])) for key, site_id in found]
-            plan.rejections.append(_two_sites(row, named))
-            continue
-        if not found:
-            plan.creates.append(row)
-            continue
-        site_id = found[0][1]
-        try:
-            changes = merged_changes(current[site_id], row.given, _site_label(plan.sites[site_id]))
-        except MergeConflict as conflict:
-            plan.rejections.append(_conflict(row, conflict))
-            continue
-        if changes:
-            current[site_id].update(changes)
-            plan.updates.setdefault(site_id, {}).update(changes)
-            plan.updated_rows += 1
-        else:
-            plan.unchanged_rows += 1
-    return plan
+# --- 4. Writing ----------------------------------------------------------------------------
 
 
 def _explain_concurrent(violation: Violation) -> FieldProblem:
@@ -501,15 +584,16 @@ def _site_label(site: SiteNeed) -> str:
     return f"site {site.id} ({site.name})"
 
 
-def write_plan(session: Session, plan: WritePlan) -> list[int]:
+def write_plan(session: Session, plan: MergePlan) -> list[int]:
     """Create and update the sites in one flush; the ids written."""
-    created = [SiteNeed(**row.full) for row in plan.creates]
+    created = [SiteNeed(**row.full) for row in plan.kept]
+    updates = [(target.site, target.changes) for target in plan.touched if target.changes]
 
     def write() -> None:
         session.add_all(created)
-        for site_id, changes in plan.updates.items():
+        for site, changes in updates:
             for name, value in changes.items():
-                setattr(plan.sites[site_id], name, value)
+                setattr(site, name, value)
 
     write_or_conflict(session, write, _explain_concurrent)
     ids = [site.id for site in created if site.id is not None]
@@ -553,13 +637,19 @@ def import_sites(
         strict=strict,
     )
     rows = _read_rows(table, context, report)
-    kept, report.merged, rejected = merge_rows(rows)
-    plan = plan_writes(session, kept)
-    report.rejected = sorted([*report.rejected, *rejected, *plan.rejections], key=lambda r: r.line)
-    report.created, report.updated = len(plan.creates), plan.updated_rows
-    report.unchanged = plan.unchanged_rows
-    lines_kept = {line for row in kept for line in row.lines}
-    report.placed_at_commune = [p for p in report.placed_at_commune if p.line in lines_kept]
+    plan = merge_rows(rows, communes, session.exec(select(SiteNeed)).all())
+    report.merged = plan.merges
+    report.rejected = sorted([*report.rejected, *plan.rejections], key=lambda r: r.line)
+    report.created, report.updated = len(plan.created), len(plan.updates)
+    report.unchanged = len(plan.touched) - report.updated
+    # Only the rows taken that left their site at the commune's centre: a rejected row, or
+    # one merged into a site with a point, places nothing.
+    report.placed_at_commune = [
+        placed
+        for placed in report.placed_at_commune
+        if placed.line in plan.by_line
+        and plan.by_line[placed.line].values["located_by"] == LocatedBy.COMMUNE
+    ]
     if dry_run or (strict and report.rejected):
         return report
 
@@ -602,13 +692,93 @@ def _read_rows(table: SourceTable, context: RowContext, report: ImportReport) ->
     return rows
 
 
-def write_rejects(path: Path, header: Sequence[str], report: ImportReport) -> None:
-    """The rejected rows as they were read, with their line and the reason, in CSV (UTF-8
-    with a BOM, so that spreadsheets read the accents)."""
-    line_column = "import_line" if "line" in header else "line"
-    reason_column = "import_reason" if "reason" in header else "reason"
-    with path.open("w", newline="", encoding="utf-8-sig") as stream:
-        writer = csv.writer(stream, delimiter=report.delimiter)
-        writer.writerow([*header, line_column, reason_column])
-        for rejection in report.rejected:
-            writer.writerow([*rejection.cells, rejection.line, rejection.reason])
+# --- The rejects file ----------------------------------------------------------------------
+
+
+def rejects_table(header: Sequence[str], report: ImportReport) -> list[list[str]]:
+    """The rejected rows as they were read, under the file's header, then their line and
+    reason: a short row padded, a long row's extra cells kept in an ``extra`` column (joined
+    by the file's delimiter), so that every column stays under its name."""
+    width = len(header)
+    extra = any(len(rejection.cells) > width for rejection in report.rejected)
+    ours = [*(["extra"] if extra else []), "line", "reason"]
+    table = [[*header, *(f"import_{name}" if name in header else name for name in ours)]]
+    for rejection in report.rejected:
+        cells = [*rejection.cells[:width], *[""] * (width - len(rejection.cells))]
+        if extra:
+            cells.append(report.delimiter.join(rejection.cells[width:]))
+        table.append([*cells, str(rejection.line), rejection.reason])
+    return table
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or a hard link."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"))
+
+
+@dataclass
+class RejectsFile:
+    """The ``--rejects`` file, opened before the import so that a path that cannot be
+    written stops it before anything is written; emptied only when the rows are written."""
+
+    path: Path
+    stream: TextIO
+    created: bool  # by this import: removed again if the import stops
+
+    @classmethod
+    def open(cls, path: Path, reads: Mapping[str, Path]) -> RejectsFile:
+        """Opened for writing, refused when it is one of the files the import ``reads``
+        (what → path), a folder, not a regular file, or not writable."""
+        for what, read in reads.items():
+            if same_file(path, read):
+                raise InvalidInput.of(
+                    "--rejects", f"{path} is the {what}: writing the rejects would overwrite it"
+                )
+        if path.is_dir():
+            raise InvalidInput.of("--rejects", f"{path} is a folder: name a file")
+        resolved = path.resolve()
+        for system in SYSTEM_FOLDERS:
+            if resolved.is_relative_to(system):
+                # The kernel's files there open for writing (as root) yet refuse a CSV.
+                raise InvalidInput.of(
+                    "--rejects",
+                    f"{path} is under {system}, the kernel's files: name a file elsewhere",
+                )
+        if path.exists() and not path.is_file():
+            raise InvalidInput.of("--rejects", f"{path} is not a regular file")
+        if not path.parent.is_dir():
+            raise InvalidInput.of("--rejects", f"{path}: folder {path.parent} does not exist")
+        existed = path.exists()
+        try:
+            # Not truncated yet: a file that exists keeps its content until the rows come.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise InvalidInput.of("--rejects", f"cannot write {path}: {error.strerror}") from None
+        stream = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+        return cls(path, stream, created=not existed)
+
+    def write(self, report: ImportReport) -> None:
+        """The rejected rows, in CSV with the file's delimiter (UTF-8 with a BOM, so that
+        spreadsheets read the accents)."""
+        try:
+            self.stream.seek(0)
+            self.stream.truncate()
+            csv.writer(self.stream, delimiter=report.delimiter).writerows(
+                rejects_table(report.header, report)
+            )
+            self.stream.flush()
+        except OSError as error:
+            raise InvalidInput.of("--rejects", f"cannot write {self.path}: {error}") from None
+
+    def close(self, *, keep: bool) -> None:
+        self.stream.close()
+        if not keep and self.created:
+            self.path.unlink(missing_ok=True)

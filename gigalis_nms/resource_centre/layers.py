@@ -7,7 +7,9 @@ Three layers, read from the database by :func:`read_layers`:
   apart) — that are active or planned. A site being decommissioned or retired takes no new
   service, so it is not offered on a map of where the network is.
 - ``cables``: the active and planned fibre cables, along their recorded route, else straight
-  from end to end (``route_recorded`` says which).
+  from end to end (``route_recorded`` says which). Every one of them, even a cable to a
+  customer's own site: staff need the whole network; ``a_site_kind`` and ``z_site_kind`` let
+  a GIS user keep the backbone only.
 - ``site-needs``: every site needing THD, with its status, dates and analysis. These are
   staff exports, yet a site's contacts and notes stay out: a GIS file travels further than
   the database it came from.
@@ -52,6 +54,19 @@ class LayerName(StrEnum):
     def stem(self) -> str:
         """The layer's name in files: ``site_needs``, as GIS tools prefer identifiers."""
         return self.value.replace("-", "_")
+
+    @classmethod
+    def named(cls, text: str) -> LayerName:
+        """The layer called ``text`` on the command line or in the files.
+
+        >>> LayerName.named("site_needs"), LayerName.named("site-needs")
+        (<LayerName.SITE_NEEDS: 'site-needs'>, <LayerName.SITE_NEEDS: 'site-needs'>)
+        """
+        for layer in cls:
+            if text in (layer.value, layer.stem):
+                return layer
+        known = ", ".join(repr(layer.value) for layer in cls)
+        raise ValueError(f"{text!r} is not one of {known} (or 'site_needs', as in the files)")
 
 
 class FieldKind(StrEnum):
@@ -104,7 +119,9 @@ POP_COLUMNS = columns("code", "name", "kind", "status", "address", "insee_code",
 CABLE_COLUMNS = columns(
     "code",
     "a_site",
+    "a_site_kind",
     "z_site",
+    "z_site_kind",
     "length_m",
     "fibre_count",
     "owner",
@@ -243,7 +260,9 @@ def cable_layer(session: Session, sites: Mapping[int, Any]) -> Layer:
             {
                 "code": cable.code,
                 "a_site": sites[cable.a_site_id].code,
+                "a_site_kind": plain(sites[cable.a_site_id].kind),
                 "z_site": sites[cable.z_site_id].code,
+                "z_site_kind": plain(sites[cable.z_site_id].kind),
                 "length_m": cable.length_m,
                 "fibre_count": cable.fibre_count,
                 "owner": owners[cable.owner_id],

@@ -3,7 +3,8 @@
 A :class:`ColumnMapping` says which column feeds which *target* (``name``, ``uai``, ``lat``…),
 which targets take one value for every row (``--set category=school``), and which cell
 values mean which of ours (``category: {COLLEGE: school}``). It comes from a YAML file, from
-the command line, or both, the command line winning target by target::
+the command line, or both, the command line winning target by target (lat and lon given on
+the command line replace the file's x and y, and the other way round)::
 
     delimiter: ";"            # sniffed from the header when left out
     encoding: utf-8           # UTF-8 with or without BOM when left out (cp1252 fallback)
@@ -350,6 +351,9 @@ class ColumnMapping:
     encoding: str | None = None
     source: str | None = None  # the rows' source when they give none
     crs: str = LAMBERT93  # of x and y
+    # Where the delimiter and encoding were given, for the messages that blame them.
+    delimiter_from: str = "--delimiter"
+    encoding_from: str = "--encoding"
 
     def mapped(self, target: str) -> bool:
         return target in self.columns or target in self.constants
@@ -440,24 +444,46 @@ def build_mapping(
     for target in sorted(set(file.columns) & set(file.constants)):
         raise InvalidInput.of(f"{file_label}: constants", f"{target} is also in columns")
 
-    merged_columns = {t: c for t, c in file.columns.items() if t not in given_constants}
+    replaced = set(given_columns) | set(given_constants)
+    replaced |= _other_system(replaced)
+    merged_columns = {t: c for t, c in file.columns.items() if t not in replaced}
     merged_columns.update(given_columns)
     merged_constants = {
-        t: _constant_text(v) for t, v in file.constants.items() if t not in given_columns
+        t: _constant_text(v) for t, v in file.constants.items() if t not in replaced
     }
     merged_constants.update(given_constants)
+    delimiter_from = "--delimiter" if delimiter is not None else f"{file_label}: delimiter"
+    encoding_from = "--encoding" if encoding else f"{file_label}: encoding"
     mapping = ColumnMapping(
         columns=merged_columns,
         constants=merged_constants,
         values=_value_maps(file.values, file_label),
-        delimiter=_delimiter(delimiter if delimiter is not None else file.delimiter),
-        encoding=_encoding(encoding or file.encoding, "--encoding" if encoding else file_label),
+        delimiter=_delimiter(
+            delimiter if delimiter is not None else file.delimiter, delimiter_from
+        ),
+        encoding=_encoding(encoding or file.encoding, encoding_from),
         source=source or file.source,
         crs=_crs(file.crs or LAMBERT93, file_label),
+        delimiter_from=delimiter_from,
+        encoding_from=encoding_from,
     )
     _check_constants(mapping)
     _check_complete(mapping)
     return mapping
+
+
+COORDINATE_SYSTEMS = (frozenset({"lat", "lon"}), frozenset({"x", "y"}))
+
+
+def _other_system(given: set[str]) -> set[str]:
+    """The coordinate targets a command line mapping one coordinate system takes from the
+    file: lat and lon given replace the file's x and y, and the other way round."""
+    latlon, xy = COORDINATE_SYSTEMS
+    if given & latlon and not given & xy:
+        return set(xy)
+    if given & xy and not given & latlon:
+        return set(latlon)
+    return set()
 
 
 def _check_targets(where: str, given: Mapping[str, Any]) -> None:
@@ -493,12 +519,12 @@ def _value_maps(given: Mapping[str, Mapping[Any, Any]], where: str) -> dict[str,
     return maps
 
 
-def _delimiter(value: str | None) -> str | None:
+def _delimiter(value: str | None, where: str) -> str | None:
     if value is None:
         return None
     value = DELIMITER_NAMES.get(value.lower(), value)
     if len(value) != 1 or value in '"\r\n':
-        raise InvalidInput.of("--delimiter", f"{value!r} is not one character such as ; , | or tab")
+        raise InvalidInput.of(where, f"{value!r} is not one character such as ; , | or tab")
     return value
 
 
@@ -540,6 +566,12 @@ def _check_complete(mapping: ColumnMapping) -> None:
         if mapping.mapped(first) != mapping.mapped(second):
             lone, other = (first, second) if mapping.mapped(first) else (second, first)
             raise InvalidInput.of("--map", f"{lone} is mapped but {other} is not")
+    if mapping.mapped("lat") and mapping.mapped("x"):
+        raise InvalidInput.of(
+            "--map",
+            "lat, lon and x, y are all mapped: choose one coordinate system, lat and lon "
+            f"(WGS84 degrees) or x and y ({mapping.crs})",
+        )
     placed = any(mapping.mapped(target) for target in ("lat", "x", "commune"))
     if not placed:
         raise InvalidInput.of(

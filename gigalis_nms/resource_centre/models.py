@@ -28,6 +28,7 @@ from sqlmodel import Field, SQLModel
 from gigalis_nms.db.types import UTCDateTime, enum_column, utcnow
 from gigalis_nms.inventory import validators as check
 from gigalis_nms.inventory.models import Contact
+from gigalis_nms.monitoring.calendar import PARIS
 from gigalis_nms.ordering.models import MONEY
 from gigalis_nms.resource_centre import identifiers
 
@@ -161,9 +162,18 @@ class SiteNeed(SiteNeedBase, table=True):
     )
 
 
-def status_date_problem(values: dict[str, Any]) -> tuple[str, str] | None:
+def paris_today() -> date:
+    """Today's date in Europe/Paris, where the steps of a connection are dated."""
+    return datetime.now(PARIS).date()
+
+
+def status_date_problem(
+    values: dict[str, Any], today: date | None = None
+) -> tuple[str, str] | None:
     """``(field, reason)`` when a site's status and dates disagree: a step's date may not be
-    after a later step's, and a date may not be given for a step not reached yet."""
+    after a later step's nor after ``today`` (by default today in Paris: a step is dated when
+    it is reached), and a date may not be given for a step not reached yet."""
+    today = today or paris_today()
     status = values.get("status") or NeedStatus.IDENTIFIED
     reached = NEED_STEPS.index(NeedStatus(status))
     previous: tuple[str, date] | None = None
@@ -174,6 +184,8 @@ def status_date_problem(values: dict[str, Any]) -> tuple[str, str] | None:
             continue
         if index > reached:
             return field, f"the site is {status}: it has not reached {step.value} yet"
+        if day > today:
+            return field, f"{day} is in the future (today is {today} in Paris)"
         if previous and day < previous[1]:
             return field, f"{day} is before {previous[0]} ({previous[1]})"
         previous = (field, day)
@@ -215,8 +227,9 @@ class SiteNeedUpdate(SQLModel):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class SiteNeedPublic(SiteNeedBase):
-    """A site as staff read it: everything, analysis included."""
+class SiteNeedRead(SiteNeedBase):
+    """A site as staff read it: everything, analysis included (never public: see
+    :mod:`gigalis_nms.resource_centre.public` for what the public view shows)."""
 
     id: int
     departement: str | None

@@ -32,7 +32,12 @@ from gigalis_nms.resource_centre.models import (
     SiteCategory,
     SiteNeed,
 )
-from gigalis_nms.resource_centre.services import CommuneServices, NetworkSite, Service
+from gigalis_nms.resource_centre.services import (
+    NETWORK_KINDS,
+    CommuneServices,
+    NetworkSite,
+    Service,
+)
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -119,8 +124,11 @@ class CableProperties(BaseModel):
 
 
 def cable_features(session: Session) -> list[Feature[CableProperties]]:
-    """Every cable not retired, by code, with its route simplified."""
-    sites = {row.id: row for row in execute_core(session, sa.select(SITE))}
+    """Every cable not retired between two network sites, by code, with its route
+    simplified. A cable to a customer site (an operator's customer's premises, often leased
+    to that operator) would show where the customer is: it is never public."""
+    network = sa.select(SITE).where(SITE.c.kind.in_(NETWORK_KINDS))
+    sites = {row.id: row for row in execute_core(session, network)}
     query = (
         sa.select(
             CABLE.c.code,
@@ -135,6 +143,8 @@ def cable_features(session: Session) -> list[Feature[CableProperties]]:
     )
     features = []
     for cable in execute_core(session, query):
+        if cable.a_site_id not in sites or cable.z_site_id not in sites:
+            continue
         a, z = sites[cable.a_site_id], sites[cable.z_site_id]
         route = cable.route or [[a.longitude, a.latitude], [z.longitude, z.latitude]]
         features.append(

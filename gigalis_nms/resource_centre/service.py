@@ -36,7 +36,7 @@ from gigalis_nms.resource_centre.models import (
     SiteNeed,
     SiteNeedBase,
     SiteNeedCreate,
-    SiteNeedPublic,
+    SiteNeedRead,
     SiteNeedUpdate,
     status_date_problem,
 )
@@ -67,7 +67,7 @@ FILTERED = (
 )
 
 SITE_NEEDS = Listing(
-    SiteNeed, SiteNeedPublic, filters={name: exact(SiteNeed, name) for name in FILTERED}
+    SiteNeed, SiteNeedRead, filters={name: exact(SiteNeed, name) for name in FILTERED}
 )
 
 Communes = Mapping[str, Commune]
@@ -132,9 +132,62 @@ def postcode_fits(postcode: str, departement: str) -> bool:
     return postcode.startswith(departement)
 
 
+def uai_departement(uai: str) -> str | None:
+    """The département a UAI belongs to, by its first three digits: 0DD in mainland France,
+    97D overseas, 620 and 720 for Corse-du-Sud and Haute-Corse; None for any other start.
+
+    >>> [uai_departement(u) for u in ("0440001X", "9710001A", "6200001G", "7200001X")]
+    ['44', '971', '2A', '2B']
+    >>> print(uai_departement("4410001E"))
+    None
+    """
+    head = uai[:3]
+    corsica = {"620": "2A", "720": "2B"}
+    if head in corsica:
+        return corsica[head]
+    if head.startswith("97"):
+        return head
+    return head[1:] if head.startswith("0") else None
+
+
+def finess_departement(finess: str) -> str:
+    """The département a FINESS number belongs to: its first two characters.
+
+    >>> finess_departement("440000289"), finess_departement("2A0000000")
+    ('44', '2A')
+    """
+    return finess[:2]
+
+
+def identifier_problems(values: Mapping[str, Any], commune: Commune) -> list[FieldProblem]:
+    """A UAI or FINESS number of another département than the site's commune names another
+    site: an identifier copied onto the wrong row, most likely. The importer checks it; the
+    API does not yet (a site it moves to another département keeps its identifiers)."""
+    found: dict[str, str | None] = {}
+    if values.get("uai"):
+        found["uai"] = uai_departement(values["uai"])
+    # Overseas FINESS numbers do not start with the three-digit département: not checked.
+    if values.get("finess") and len(commune.departement) == 2:
+        found["finess"] = finess_departement(values["finess"])
+    problems = []
+    for name, departement in found.items():
+        if departement == commune.departement:
+            continue
+        of = f"of département {departement}" if departement else "of no département"
+        problems.append(
+            FieldProblem(
+                name,
+                f"{values[name]} is a {name.upper()} {of}, but commune {commune.insee} "
+                f"({commune.name}) is in département {commune.departement}: "
+                f"check the {name.upper()}",
+            )
+        )
+    return problems
+
+
 def place_problems(values: Mapping[str, Any], communes: Communes) -> list[FieldProblem]:
-    """Where a site stands: a point in France, a known commune, a postcode of its
-    département."""
+    """Where a site stands: a point in France, a known commune, a postcode and identifiers
+    (UAI, FINESS) of its département."""
     problems = []
     latitude, longitude = values.get("latitude"), values.get("longitude")
     if latitude is not None and longitude is not None:
@@ -156,6 +209,8 @@ def place_problems(values: Mapping[str, Any], communes: Communes) -> list[FieldP
                 f"commune {commune.insee} ({commune.name}) is",
             )
         )
+    if commune:
+        problems.extend(identifier_problems(values, commune))
     return problems
 
 

@@ -4,8 +4,9 @@ The rule, as the public API and the map state it:
 
 - ``ethernet_eline`` and ``wavelength``: an active PoP with at least one active router stands
   there (both are lit on Gigalis' own routers);
-- ``dark_fibre``: an active fibre cable ends at an active network site there (PoP, NRO,
-  shelter or hosting room): strands can be handed over at that end;
+- ``dark_fibre``: an active fibre cable between two network sites (PoP, NRO, shelter or
+  hosting room; never a customer site) ends at an active one there: strands can be handed
+  over at that end;
 - ``hosting``: an active hosting room stands there;
 - ``on_study``: none of the above in the commune, but its centre lies within
   :data:`STUDY_RADIUS_KM` of an active PoP (straight line, Lambert-93): a connection can be
@@ -110,8 +111,13 @@ def network_sites(session: Session) -> list[NetworkSite]:
             session, sa.select(DEVICE.c.site_id).where(DEVICE.c.status == DeviceStatus.ACTIVE)
         )
     }
+    # A cable to a customer site is that customer's access, not the network's: strands can
+    # be handed over only where a cable joins two network sites.
+    network = sa.select(SITE.c.id).where(SITE.c.kind.in_(NETWORK_KINDS))
     active_cables = sa.select(CABLE.c.a_site_id, CABLE.c.z_site_id).where(
-        CABLE.c.status == LifecycleStatus.ACTIVE
+        CABLE.c.status == LifecycleStatus.ACTIVE,
+        CABLE.c.a_site_id.in_(network),
+        CABLE.c.z_site_id.in_(network),
     )
     cable_ends = {end for row in execute_core(session, active_cables) for end in row}
     query = (

@@ -193,9 +193,13 @@ def test_a_new_point_recomputes_the_analysis(api: Api) -> None:
 
     centred = create(api, uai=uai(440002), located_by="commune", latitude=47.23, longitude=-1.55)
     followed = api.patch("noc", f"{BASE}/{centred['id']}", json={"commune_insee": "49007"})
-    assert followed.status_code == 422  # postcode 44000 is not of Maine-et-Loire
+    assert followed.status_code == 422  # postcode 44000 and UAI 044… are not of Maine-et-Loire
+    fields = {problem["field"] for problem in followed.json()["error"]["problems"]}
+    assert fields == {"postcode", "uai"}
     followed = api.patch(
-        "noc", f"{BASE}/{centred['id']}", json={"commune_insee": "49007", "postcode": "49000"}
+        "noc",
+        f"{BASE}/{centred['id']}",
+        json={"commune_insee": "49007", "postcode": "49000", "uai": uai(490002)},
     ).json()
     assert (followed["latitude"], followed["longitude"]) != (47.23, -1.55)
     assert followed["departement"] == "49"
@@ -210,6 +214,7 @@ def test_a_new_point_recomputes_the_analysis(api: Api) -> None:
         ({"latitude": 52.52, "longitude": 13.405}, "latitude", "outside France"),
         ({"commune_insee": "35238"}, "commune_insee", "unknown commune 35238"),
         ({"postcode": "53600"}, "postcode", "not a postcode of département 44"),
+        ({"uai": uai(490002)}, "uai", "département"),
         ({"finess": "440000288"}, "finess", "Luhn"),
         ({"category": "collège"}, "category", "Input should be"),
         ({"contacts": [{"name": "X", "email": "not-an-email"}]}, "contacts.0.email", ""),

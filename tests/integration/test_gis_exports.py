@@ -18,6 +18,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+import sqlalchemy as sa
 from pyogrio import raw
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
@@ -26,7 +27,8 @@ from typer.testing import CliRunner
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
 from gigalis_nms.inventory.loader import load_inventory
-from gigalis_nms.inventory.models import Contact, FibreCable, Site
+from gigalis_nms.inventory.models import Contact, FibreCable, Organisation, Site
+from gigalis_nms.inventory.tables import CABLE
 from gigalis_nms.resource_centre.geo import to_wgs84
 from gigalis_nms.resource_centre.gis_cli import app
 from gigalis_nms.resource_centre.layers import LayerName, read_layers
@@ -205,8 +207,9 @@ def test_geopackage_keeps_types_and_nulls_and_leaves_contacts_out(
 ) -> None:
     target = workdir / "gigalis.gpkg"
 
-    assert invoke(runner, "--format", "gpkg", "--out", str(target)).exit_code == 0
+    result = invoke(runner, "--format", "gpkg", "--out", str(target), "--no-refresh")
 
+    assert result.exit_code == 0, result.output
     info = pyogrio.read_info(target, layer="site_needs")
     types = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert "contacts" not in types
@@ -234,9 +237,9 @@ def test_geopackage_keeps_types_and_nulls_and_leaves_contacts_out(
 def test_geojson_is_rfc7946_in_longitude_latitude_order(
     runner: CliRunner, engine: Engine, loaded: Loaded, workdir: Path
 ) -> None:
-    folder = workdir / "geojson"
+    folder = workdir / "geojson"  # a new folder: its name ends in /
 
-    result = invoke(runner, "--format", "geojson", "--out", str(folder))
+    result = invoke(runner, "--format", "geojson", "--out", f"{folder}/", "--no-refresh")
 
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in folder.iterdir()) == [
@@ -331,10 +334,27 @@ def test_files_are_overwritten_only_with_force(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--format", "geojson", "--out", "{tmp}/plain.txt/out"], "--out: cannot make the folder"),
+        (["--format", "geojson", "--out", "{tmp}/plain.txt/out/"], "--out: cannot make the folder"),
         (["--format", "gpkg", "--out", "{tmp}/plain.txt/x.gpkg"], "--out: cannot make the folder"),
-        (["--format", "geojson", "--out", "{tmp}/all.geojson"], "name a folder, not"),
-        (["--format", "gpkg", "--out", "{tmp}/folder.gpkg"], "is a folder; name the file"),
+        (
+            ["--format", "geojson", "--out", "{tmp}/all.geojson"],
+            "3 layers are written one file each",
+        ),
+        (
+            ["--format", "geojson", "--layer", "pops", "--out", "{tmp}/pops.gpkg"],
+            "--out: {tmp}/pops.gpkg is neither a folder nor a .geojson or .json file",
+        ),
+        (
+            ["--format", "gpkg", "--out", "{tmp}/gigalis.geojson"],
+            "--out: {tmp}/gigalis.geojson is neither a folder nor a .gpkg file",
+        ),
+        (
+            ["--format", "gpkg", "--out", "{tmp}/exports"],
+            "--out: {tmp}/exports is neither a folder nor a .gpkg file",
+        ),
+        (["--format", "gpkg", "--out", "{tmp}/plain.txt"], "neither a folder nor a .gpkg file"),
+        (["--format", "gpkg", "--out", ""], "--out: is empty"),
+        (["--format", "geojson", "--out", "  "], "--out: is empty"),
         (["--format", "geojson", "--out", "{tmp}/o", "--layer", "roads"], "'roads' is not one of"),
         (["--format", "shp", "--out", "{tmp}/o"], "'shp' is not one of"),
     ],
@@ -349,9 +369,117 @@ def test_bad_paths_and_layers_answer_clear_errors(
     result = invoke(runner, *(argument.format(tmp=workdir) for argument in arguments))
 
     assert result.exit_code != 0
-    assert message in " ".join(result.output.split()), result.output
+    assert message.format(tmp=workdir) in " ".join(result.output.split()), result.output
     assert sorted(path.name for path in workdir.iterdir()) == before
     assert list((workdir / "folder.gpkg").iterdir()) == []
+
+
+def test_an_existing_folder_is_a_folder_whatever_its_name(
+    runner: CliRunner, loaded: Loaded, workdir: Path
+) -> None:
+    folder = workdir / "maps.gpkg"
+    folder.mkdir()
+
+    result = invoke(runner, "--format", "gpkg", "--out", str(folder), "--no-refresh")
+
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in folder.iterdir()] == ["gigalis.gpkg"]
+
+
+def test_a_refused_out_leaves_the_analysis_as_it_was(
+    runner: CliRunner, engine: Engine, loaded: Loaded, workdir: Path
+) -> None:
+    result = invoke(runner, "--format", "gpkg", "--out", str(workdir / "sites.geojson"))
+
+    assert result.exit_code == 1
+    with Session(engine) as session:
+        school = session.get(SiteNeed, loaded.school)
+        assert school is not None
+        assert school.pop_distance_m == 1234  # the fixture's, not a refreshed one
+    assert list(workdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("spelling", ["site-needs", "site_needs"])
+def test_the_site_needs_layer_answers_to_both_its_names(
+    runner: CliRunner, loaded: Loaded, workdir: Path, spelling: str
+) -> None:
+    target = workdir / "needs.geojson"
+
+    result = invoke(
+        runner, "--format", "geojson", "--layer", spelling, "--out", str(target), "--no-refresh"
+    )
+
+    assert result.exit_code == 0, result.output
+    collection = json.loads(target.read_text(encoding="utf-8"))
+    assert collection["name"] == "site_needs"
+    assert {feature["id"] for feature in collection["features"]} >= {loaded.school}
+
+
+def test_the_help_names_both_spellings_of_the_site_needs_layer(runner: CliRunner) -> None:
+    result = invoke(runner, "--help")
+
+    assert result.exit_code == 0
+    assert "site_needs" in result.output
+    assert "site-needs" in result.output
+
+
+def test_the_export_refreshes_the_analysis_unless_told(
+    runner: CliRunner, engine: Engine, loaded: Loaded, workdir: Path
+) -> None:
+    def exported_school(name: str, *options: str) -> dict[str, Any]:
+        target = workdir / f"{name}.geojson"
+        arguments = ["--format", "geojson", "--layer", "site-needs", "--out", str(target)]
+        result = invoke(runner, *arguments, *options)
+        assert result.exit_code == 0, result.output
+        features = json.loads(target.read_text(encoding="utf-8"))["features"]
+        found: dict[str, Any] = next(f for f in features if f["id"] == loaded.school)
+        return found["properties"]
+
+    first = exported_school("first")
+    # The fixture's made-up analysis is replaced by the real one.
+    assert first["analysed_at"] != "2024-03-01T12:00:00Z"
+    # Retire the cable the school would be joined to: only a refreshed export sees it.
+    gone = first["nearest_cable"]
+    with session_scope(engine, actor=ACTOR) as session:
+        session.execute(
+            sa.update(CABLE).where(CABLE.c.code == gone).values(status=LifecycleStatus.RETIRED)
+        )
+
+    stale = exported_school("stale", "--no-refresh")
+    fresh = exported_school("fresh")
+
+    assert stale["nearest_cable"] == gone
+    assert stale["analysed_at"] == first["analysed_at"]
+    assert fresh["nearest_cable"] != gone
+    assert fresh["cable_distance_m"] >= first["cable_distance_m"]
+    assert datetime.fromisoformat(fresh["analysed_at"]) > datetime.fromisoformat(
+        first["analysed_at"]
+    )
+
+
+def test_every_cable_is_exported_with_the_kinds_of_its_ends(
+    runner: CliRunner, engine: Engine, loaded: Loaded, workdir: Path
+) -> None:
+    with session_scope(engine, actor=ACTOR) as session:
+        owner = session.exec(select(Organisation).where(col(Organisation.name) == "Gigalis")).one()
+        nte1 = session.exec(select(Site).where(col(Site.code) == "NTE1")).one()
+        customer = builders.site(session, "CUST1", "44109", kind=SiteKind.CUSTOMER_SITE)
+        builders.cable(session, "C-NTE1-CUST1", nte1, customer, owner)
+    target = workdir / "gigalis.gpkg"
+
+    result = invoke(runner, "--format", "gpkg", "--layer", "cables", "--out", str(target))
+
+    assert result.exit_code == 0, result.output
+    rows, _ = read_layer(target, "cables")
+    by_code = {row["code"]: row for row in rows}
+    assert len(rows) == expected_counts(engine)["cables"]
+    assert by_code["C-NTE1-CUST1"]["a_site_kind"] == "pop"
+    assert by_code["C-NTE1-CUST1"]["z_site_kind"] == "customer_site"
+    with Session(engine) as session:
+        kinds = {site.code: site.kind.value for site in session.exec(select(Site))}
+    for row in rows:
+        assert row["a_site_kind"] == kinds[row["a_site"]], row["code"]
+        assert row["z_site_kind"] == kinds[row["z_site"]], row["code"]
 
 
 def test_a_site_needing_thd_names_its_commune_when_the_communes_are_known(

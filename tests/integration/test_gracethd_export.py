@@ -253,10 +253,10 @@ def test_lifecycle_ownership_and_kinds_become_gracethd_codes(
 def test_csv_reads_back_with_the_geopackages_rows(
     runner: CliRunner, network: None, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "csv"
+    folder = tmp_path / "csv"  # a new folder: its name ends in /
     gpkg = tmp_path / "gracethd.gpkg"
 
-    result = invoke(runner, "--format", "csv", "--out", str(folder))
+    result = invoke(runner, "--format", "csv", "--out", f"{folder}/")
 
     assert result.exit_code == 0, result.output
     assert invoke(runner, "--format", "gpkg", "--out", str(gpkg)).exit_code == 0
@@ -288,8 +288,9 @@ def test_codes_are_the_same_from_one_export_to_the_next(
     runner: CliRunner, network: None, tmp_path: Path
 ) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
+    second.mkdir()  # an existing folder needs no /
 
-    assert invoke(runner, "--format", "csv", "--out", str(first)).exit_code == 0
+    assert invoke(runner, "--format", "csv", "--out", f"{first}/").exit_code == 0
     assert invoke(runner, "--format", "csv", "--out", str(second)).exit_code == 0
 
     for name in TABLES:
@@ -306,8 +307,17 @@ def test_codes_are_the_same_from_one_export_to_the_next(
             "--manager: no organisation named 'Nobody'",
         ),
         (["--format", "csv", "--out", "{tmp}/t_cable.csv"], "name a folder, not"),
-        (["--format", "csv", "--out", "{tmp}/plain.txt/x"], "--out: cannot make the folder"),
+        (["--format", "csv", "--out", "{tmp}/new"], "--out: the CSV tables are written one file"),
+        (["--format", "csv", "--out", "{tmp}/plain.txt"], "name a folder, not"),
+        (["--format", "csv", "--out", "{tmp}/plain.txt/x/"], "--out: cannot make the folder"),
+        (["--format", "csv", "--out", ""], "--out: is empty"),
         (["--format", "gpkg", "--out", "{tmp}/existing.gpkg"], "exists; --force overwrites it"),
+        (
+            ["--format", "gpkg", "--out", "{tmp}/gracethd.geojson"],
+            "--out: {tmp}/gracethd.geojson is neither a folder nor a .gpkg file",
+        ),
+        (["--format", "gpkg", "--out", "{tmp}/new"], "is neither a folder nor a .gpkg file"),
+        (["--format", "gpkg", "--out", " "], "--out: is empty"),
         (["--format", "shp", "--out", "{tmp}/x"], "'shp' is not one of"),
     ],
 )
@@ -323,6 +333,20 @@ def test_bad_input_answers_a_clear_error_and_writes_nothing(
     result = invoke(runner, *(argument.format(tmp=work) for argument in arguments))
 
     assert result.exit_code != 0
-    assert message in " ".join(result.output.split()), result.output
+    assert message.format(tmp=work) in " ".join(result.output.split()), result.output
     assert sorted(path.name for path in work.iterdir()) == before
     assert (work / "existing.gpkg").read_bytes() == b"kept"
+
+
+def test_a_geopackage_goes_into_an_existing_folder_or_one_ending_in_a_slash(
+    runner: CliRunner, network: None, tmp_path: Path
+) -> None:
+    existing, new = tmp_path / "existing", tmp_path / "new"
+    existing.mkdir()
+
+    assert invoke(runner, "--format", "gpkg", "--out", str(existing)).exit_code == 0
+    assert invoke(runner, "--format", "gpkg", "--out", f"{new}/").exit_code == 0
+
+    for folder in (existing, new):
+        assert [path.name for path in folder.iterdir()] == ["gracethd.gpkg"]
+        assert set(dict(pyogrio.list_layers(folder / "gracethd.gpkg"))) == set(TABLES)

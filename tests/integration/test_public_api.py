@@ -16,7 +16,12 @@ from sqlmodel import Session, col, select
 
 from gigalis_nms.db import session_scope
 from gigalis_nms.db.types import table_of
-from gigalis_nms.inventory.enums import CableOwnership, LifecycleStatus, SiteKind
+from gigalis_nms.inventory.enums import (
+    CableOwnership,
+    LifecycleStatus,
+    OrganisationKind,
+    SiteKind,
+)
 from gigalis_nms.inventory.models import FibreCable, Organisation, Site
 from gigalis_nms.resource_centre.communes import communes_of
 from gigalis_nms.resource_centre.geo import to_lambert93, to_wgs84
@@ -473,3 +478,166 @@ def test_boundaries_say_they_are_approximate(client: TestClient, public_data: Pr
             assert feature["geometry"]["type"] in {"Polygon", "MultiPolygon"}
             assert feature["properties"]["precision"] == "approximate"
             assert "Voronoi" in feature["properties"]["source"]
+
+
+# --- fixes after the fresh-eyes test (issue 8) ----------------------------------------------
+
+
+def test_customer_premises_stay_private(
+    client: TestClient, engine: Engine, public_data: Private
+) -> None:
+    """A customer site and the leased cable an operator holds to it: neither is listed, the
+    cable cannot be read by its code nor found by the site, and the shelter at its other end
+    offers no dark fibre for it."""
+    with session_scope(engine, actor="test") as session:
+        operator = session.exec(
+            select(Organisation).where(Organisation.kind == OrganisationKind.OPERATOR)
+        ).first()
+        assert operator is not None
+        assert operator.id is not None
+        shelter = Site(
+            code="SHX1",
+            name="Shelter du Pellerin",
+            kind=SiteKind.SHELTER,
+            insee_code="44120",
+            latitude=47.2340,
+            longitude=-1.8370,
+            status=LifecycleStatus.ACTIVE,
+        )
+        customer = Site(
+            code="CUS-PELLERIN",
+            name="Laiterie du Pellerin (client)",
+            kind=SiteKind.CUSTOMER_SITE,
+            insee_code="44120",
+            latitude=47.2380,
+            longitude=-1.8300,
+            status=LifecycleStatus.ACTIVE,
+        )
+        session.add_all([shelter, customer])
+        session.flush()
+        assert shelter.id is not None
+        assert customer.id is not None
+        session.add(
+            FibreCable(
+                code="C-SHX1-CUS",
+                a_site_id=shelter.id,
+                z_site_id=customer.id,
+                length_m=900,
+                fibre_count=12,
+                owner_id=operator.id,
+                ownership=CableOwnership.LEASED,
+                route=None,
+                status=LifecycleStatus.ACTIVE,
+            )
+        )
+    cables = everything(client, f"{PUBLIC}/cables", "features")
+    assert "C-SHX1-CUS" not in {f["id"] for f in cables}
+    assert all("CUS-PELLERIN" not in f["properties"]["ends"] for f in cables)
+    assert client.get(f"{PUBLIC}/cables/C-SHX1-CUS").status_code == 404
+    assert everything(client, f"{PUBLIC}/cables", "features", site="CUS-PELLERIN") == []
+    assert everything(client, f"{PUBLIC}/cables", "features", site="SHX1") == []
+    pops = {f["id"]: f for f in everything(client, f"{PUBLIC}/pops", "features")}
+    assert "CUS-PELLERIN" not in pops
+    assert pops["SHX1"]["properties"]["services"] == []
+    assert client.get(f"{PUBLIC}/pops/CUS-PELLERIN").status_code == 404
+    pellerin = get_ok(client, f"{PUBLIC}/communes/44120")
+    assert pellerin["pops"] == ["SHX1"]
+    assert "dark_fibre" not in pellerin["services"]
+
+
+LISTS = [
+    "/pops",
+    "/cables",
+    "/communes",
+    "/sites",
+    "/boundaries/communes",
+    "/boundaries/departements",
+]
+HUGE = "9223372036854775808"
+
+
+def assert_public_error(response: Any, status: int, field: str | None) -> dict[str, Any]:
+    """An error of the public view: its status, the field it names, and its headers."""
+    assert response.status_code == status, response.text
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["cache-control"] == "no-store"
+    error: dict[str, Any] = response.json()["error"]
+    if field is not None:
+        assert [p["field"] for p in error["problems"]] == [field], error
+    return error
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_paging_beyond_what_the_database_counts_is_refused(
+    client: TestClient, public_data: Private, path: str
+) -> None:
+    for name in ("offset", "limit"):
+        for value in (HUGE, str(2**31)):
+            response = client.get(f"{PUBLIC}{path}?{name}={value}")
+            error = assert_public_error(response, 422, f"query.{name}")
+            assert "2147483647" in error["message"]
+    last = get_ok(client, f"{PUBLIC}{path}", offset=2**31 - 1, limit=2**31 - 1)
+    assert last[("results" if path == "/communes" else "features")] == []
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_single_valued_parameter_given_twice_is_refused(
+    client: TestClient, public_data: Private, path: str
+) -> None:
+    for query, name in (("limit=0&limit=5", "limit"), ("offset=1&offset=1", "offset")):
+        error = assert_public_error(client.get(f"{PUBLIC}{path}?{query}"), 400, f"query.{name}")
+        assert error["code"] == "repeated_parameter"
+        assert "given 2 times" in error["message"]
+    # Filters still repeat, for any of several (as on the staff lists).
+    assert client.get(f"{PUBLIC}{path}?departement=44&departement=85").status_code in {
+        200,
+        400,  # /cables has no département filter: refused as unknown, not as repeated
+    }
+    if path != "/cables":
+        assert get_ok(client, f"{PUBLIC}{path}?departement=44&departement=85")["count"] > 0
+
+
+def test_every_public_error_carries_the_views_headers(
+    client: TestClient, public_data: Private
+) -> None:
+    assert_public_error(client.get(f"{PUBLIC}/pops", params={"statut": "x"}), 400, "query.statut")
+    assert_public_error(client.get(f"{PUBLIC}/pops/NONE1"), 404, "path.code")
+    for method in ("GET", "HEAD", "POST", "DELETE"):
+        for path in ("/nothing", "/pops/NTE1/circuits", "/sites/1/contacts"):
+            response = client.request(method, f"{PUBLIC}{path}")
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.headers["access-control-allow-origin"] == "*"
+            assert response.headers["cache-control"] == "no-store"
+            if method != "HEAD":
+                assert response.json()["error"]["code"] == "not_found"
+    refused = client.post(f"{PUBLIC}/pops", json={})
+    assert assert_public_error(refused, 405, None)["code"] == "method_not_allowed"
+    assert refused.headers["allow"] == "GET, HEAD"
+    assert_public_error(client.get(f"{PUBLIC}/sites", params={"limit": "many"}), 422, "query.limit")
+    # The index lists the view's endpoints, not the catch-all behind them.
+    index = get_ok(client, f"{PUBLIC}/")
+    assert all("{path" not in e["path"] for e in index["endpoints"])
+
+
+def test_codes_refused_say_what_is_expected_not_a_pattern(
+    client: TestClient, public_data: Private
+) -> None:
+    for path, params, field, expected in [
+        ("/sites", {"departement": "Vendée"}, "query.departement.0", "44, 49…, 2A, 971"),
+        ("/pops", {"departement": "4"}, "query.departement.0", "44, 49…, 2A, 971"),
+        ("/pops", {"commune": "4410"}, "query.commune.0", "44109, 2A004"),
+        ("/communes", {"insee": "44 109"}, "query.insee.0", "44109, 2A004"),
+        ("/communes/4410", {}, "path.insee", "44109, 2A004"),
+    ]:
+        response = client.get(f"{PUBLIC}{path}", params=params)
+        error = assert_public_error(response, 422, field)
+        reason = error["problems"][0]["reason"]
+        assert expected in reason, reason
+        assert "pattern" not in error["message"]
+        assert "\\d" not in error["message"]
+        assert "[0-9" not in error["message"]
+    # The OpenAPI document keeps the pattern for tools.
+    schema = client.get("/openapi.json").json()
+    parameters = schema["paths"][f"{PUBLIC}/sites"]["get"]["parameters"]
+    departement = next(p for p in parameters if p["name"] == "departement")
+    assert "pattern" in str(departement["schema"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from gigalis_nms.audit import AuditEntry
 from gigalis_nms.cli import app
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory.loader import load_inventory
+from gigalis_nms.inventory.models import FibreCable, Site
 from gigalis_nms.resource_centre.communes import communes_of
 from gigalis_nms.resource_centre.geo import to_lambert93
 from gigalis_nms.resource_centre.identifiers import uai_key
@@ -424,3 +426,236 @@ def test_list_show_set_status_and_delete(
     deleted = gigalis(runner, "sites-needs", "delete", "2")
     assert deleted.exit_code == 0, deleted.output
     assert [site.id for site in stored(engine)] == [1]
+
+
+# --- Fixes from the fresh-eyes test (issue 8) ----------------------------------------------
+
+SMALL_OPTIONS = (
+    "--map",
+    "name=Nom,category=Nature,uai=UAI,siret=SIRET,commune=Insee,lat=Lat,lon=Lon,status=Statut",
+    "--map",
+    "address=Adresse",
+    "--source",
+    "test",
+)
+LYCEE = ["Lycée Clemenceau", "lycée", new_uai(440001), "", "44109", "47,22", "-1,55", "", ""]
+UNREADABLE = ["Mairie", "mairie", "", "", "44109", "47,2,3", "-1,55", "", ""]
+
+
+def small_file(tmp_path: Path, rows: Sequence[list[str]], name: str = "sites.csv") -> Path:
+    return write_rows(tmp_path / name, HEADER, rows).path
+
+
+@pytest.mark.parametrize("how", ["same path", "relative path", "symbolic link", "hard link"])
+def test_rejects_may_never_name_the_input_file(
+    engine: Engine, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    path = small_file(tmp_path, [LYCEE, UNREADABLE])
+    before = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    rejects = {
+        "same path": path,
+        "relative path": Path("sites.csv"),
+        "symbolic link": tmp_path / "link.csv",
+        "hard link": tmp_path / "hard.csv",
+    }[how]
+    if how == "symbolic link":
+        rejects.symlink_to(path)
+    if how == "hard link":
+        rejects.hardlink_to(path)
+    for dry_run in ((), ("--dry-run",)):
+        result = gigalis(
+            runner, "sites-needs", "import", path, *SMALL_OPTIONS, "--rejects", rejects, *dry_run
+        )
+        assert result.exit_code == NOTHING_WRITTEN, result.output
+        assert "--rejects" in result.stderr
+        assert "is the input file" in result.stderr
+        assert path.read_bytes() == before
+    assert stored(engine) == []
+
+
+def test_rejects_may_not_name_the_mapping_file(
+    engine: Engine, runner: CliRunner, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "colleges.yaml"
+    mapping.write_bytes(MAPPING.read_bytes())
+    result = gigalis(
+        runner, "sites-needs", "import", COLLEGES, "--mapping", mapping, "--rejects", mapping
+    )
+    assert result.exit_code == NOTHING_WRITTEN, result.output
+    assert "is the mapping file" in result.stderr
+    assert mapping.read_bytes() == MAPPING.read_bytes()
+    assert stored(engine) == []
+
+
+def test_a_dry_run_still_writes_the_rejects_and_says_so(
+    engine: Engine, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = small_file(tmp_path, [LYCEE, UNREADABLE])
+    rejects = tmp_path / "rejects.csv"
+    result = gigalis(
+        runner, "sites-needs", "import", path, *SMALL_OPTIONS, "--dry-run", "--rejects", rejects
+    )
+    assert result.exit_code == SOME_REJECTED, result.output
+    assert "nothing was written to the database; the 1 rejected rows written to" in result.stderr
+    with rejects.open(encoding="utf-8-sig", newline="") as stream:
+        header, *rows = list(csv.reader(stream, delimiter=";"))
+    assert header == [*HEADER, "line", "reason"]
+    assert [row[-2] for row in rows] == ["3"]
+    assert stored(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("folder", "is a folder"),
+        ("missing/rejects.csv", "folder"),
+        ("/proc/gigalis-rejects.csv", "is under /proc"),
+        ("/proc/self/status", "is under /proc"),
+    ],
+)
+def test_an_unwritable_rejects_path_stops_the_import_before_it_writes(
+    engine: Engine, runner: CliRunner, tmp_path: Path, where: str, reason: str
+) -> None:
+    path = small_file(tmp_path, [LYCEE, UNREADABLE])
+    (tmp_path / "folder").mkdir()
+    rejects = Path(where) if where.startswith("/") else tmp_path / where
+    result = gigalis(runner, "sites-needs", "import", path, *SMALL_OPTIONS, "--rejects", rejects)
+    assert result.exit_code == NOTHING_WRITTEN, result.output
+    assert "--rejects" in result.stderr
+    assert reason in result.stderr
+    assert "does not exist" in result.stderr or "missing" not in where
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert (stored(engine), audited(engine)) == ([], 0)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_import_that_stops_leaves_no_rejects_file(
+    engine: Engine, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = small_file(tmp_path, [LYCEE, UNREADABLE])
+    rejects = tmp_path / "rejects.csv"
+    options = (*SMALL_OPTIONS, "--map", "name=Nme", "--rejects", rejects)
+    result = gigalis(runner, "sites-needs", "import", path, *options)
+    assert result.exit_code == NOTHING_WRITTEN, result.output
+    assert not rejects.exists()
+    assert stored(engine) == []
+
+
+def test_a_uai_shared_with_a_stored_site_of_another_commune_is_rejected(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    assert small_import(engine, settings, small_file(tmp_path, [LYCEE], "first.csv")).created == 1
+    (lycee,) = stored(engine)
+    briand = ["Lycée Aristide Briand", "lycée", new_uai(440001), "", "44184", "47,28", "-2,2"]
+    elsewhere = ["Lycée Livet", "lycée", new_uai(350001), "", "44109", "47,23", "-1,56"]
+    report = small_import(
+        engine, settings, small_file(tmp_path, [[*briand, "", ""], [*elsewhere, "", ""]])
+    )
+    assert (report.created, report.updated) == (0, 0)
+    problems = {r.line: r.problems[0] for r in report.rejected}
+    assert sorted(problems) == [2, 3]
+    assert (problems[2].column, problems[2].field) == ("UAI", "uai")
+    assert problems[2].reason == (
+        f"uai {new_uai(440001)} is also site {lycee.id}: Lycée Clemenceau in Nantes (44109); "
+        "this row (line 2) is Lycée Aristide Briand in Saint-Nazaire (44184): check the UAI"
+    )
+    assert f"{new_uai(350001)} is a UAI of département 35" in problems[3].reason
+    assert [(s.name, s.commune_insee) for s in stored(engine)] == [("Lycée Clemenceau", "44109")]
+
+
+def test_the_row_bringing_a_conflict_is_rejected_not_the_earlier_one(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    mairie = ["Mairie de Nantes", "mairie", "", SIRET, "44109", "47,218", "-1,554", "", ""]
+    small_import(engine, settings, small_file(tmp_path, [mairie], "first.csv"))
+    college = ["Collège Jules Verne", "collège", new_uai(440002), "", "44109"]
+    rows = [
+        [*college, "47,2", "-1,55", "", ""],
+        # The collège's UAI with the town hall's SIRET, and no point: it brings the conflict.
+        [*college[:3], SIRET, "44109", "", "", "", ""],
+    ]
+    report = small_import(engine, settings, small_file(tmp_path, rows))
+    assert [r.line for r in report.rejected] == [3]
+    assert "names two different sites" in report.rejected[0].reason
+    assert (report.created, report.updated, report.merged) == (1, 0, [])
+    assert report.placed_at_commune == []
+    assert sorted((s.name, s.uai, s.siret) for s in stored(engine)) == [
+        ("Collège Jules Verne", new_uai(440002), None),
+        ("Mairie de Nantes", None, SIRET),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--departement", "99", "'99' is not a département of the communes reference"),
+        ("--commune", "4410", "an INSEE commune code is 5 characters"),
+        ("--commune", "35238", "'35238' is not a commune of the communes reference"),
+    ],
+)
+def test_list_refuses_a_place_no_site_can_be_in(
+    *,
+    engine: Engine,
+    settings: Settings,
+    runner: CliRunner,
+    tmp_path: Path,
+    option: str,
+    value: str,
+    reason: str,
+) -> None:
+    small_import(engine, settings, small_file(tmp_path, [LYCEE]))
+    result = gigalis(runner, "sites-needs", "list", option, value)
+    assert result.exit_code == 1, result.output
+    assert option in result.stderr
+    assert reason in result.stderr
+    assert "Lycée" not in result.stdout
+
+
+def test_show_names_the_nearest_pop_and_cable_by_code(
+    engine: Engine, network: None, runner: CliRunner, tmp_path: Path
+) -> None:
+    imported = gigalis(
+        runner, "sites-needs", "import", small_file(tmp_path, [LYCEE]), *SMALL_OPTIONS
+    )
+    assert imported.exit_code == 0, imported.output
+    (site,) = stored(engine)
+    with session_scope(engine, read_only=True) as session:
+        pop = session.get(Site, site.nearest_pop_id)
+        cable = session.get(FibreCable, site.nearest_cable_id)
+        assert pop is not None
+        assert cable is not None
+        codes = (pop.code, cable.code)
+    assert codes[0] != str(site.nearest_pop_id)
+
+    shown = gigalis(runner, "sites-needs", "show", new_uai(440001))
+    assert shown.exit_code == 0, shown.output
+    assert re.search(rf"nearest_pop\W+{re.escape(codes[0])}\W", shown.stdout), shown.stdout
+    assert re.search(rf"nearest_cable\W+{re.escape(codes[1])}\W", shown.stdout), shown.stdout
+    assert "nearest_pop_id" not in shown.stdout
+    as_json = json.loads(gigalis(runner, "sites-needs", "show", "1", "--format", "json").stdout)
+    assert (as_json["nearest_pop"], as_json["nearest_cable"]) == codes
+    assert as_json["nearest_pop_id"] == site.nearest_pop_id
+
+
+def test_the_import_help_mentions_the_cp1252_fallback(runner: CliRunner) -> None:
+    result = gigalis(runner, "sites-needs", "import", "--help")
+    assert "cp1252" in result.stdout
+
+
+# Only a SQLite database is a file that --rejects could name.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_rejects_may_not_name_the_sqlite_database(
+    engine: Engine, runner: CliRunner, tmp_path: Path
+) -> None:
+    assert engine.url.database
+    database_file = Path(engine.url.database)
+    size = database_file.stat().st_size
+    path = small_file(tmp_path, [LYCEE, UNREADABLE])
+    options = (*SMALL_OPTIONS, "--rejects", database_file)
+    result = gigalis(runner, "sites-needs", "import", path, *options)
+    assert result.exit_code == NOTHING_WRITTEN, result.output
+    assert "is the SQLite database" in result.stderr
+    assert database_file.stat().st_size == size
+    assert stored(engine) == []

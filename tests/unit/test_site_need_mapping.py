@@ -15,7 +15,15 @@ from gigalis_nms.errors import InvalidInput
 from gigalis_nms.resource_centre.communes import Commune
 from gigalis_nms.resource_centre.csv_source import Record, header_index, read_table
 from gigalis_nms.resource_centre.geo import to_lambert93
-from gigalis_nms.resource_centre.importer import RowContext, RowRejected, SiteRow, read_row
+from gigalis_nms.resource_centre.importer import (
+    ImportReport,
+    Rejection,
+    RowContext,
+    RowRejected,
+    SiteRow,
+    read_row,
+    rejects_table,
+)
 from gigalis_nms.resource_centre.mapping import (
     CHOICES,
     ColumnMapping,
@@ -445,3 +453,88 @@ def test_a_commune_without_a_centre_cannot_stand_in_for_a_point() -> None:
         read_row(Record(2, ["Mairie", "mairie", "", "", "85165"]), context)
     placed = read_row(Record(3, ["Mairie", "mairie", "46,9", "-1,2", "85165"]), context)
     assert placed.full["departement"] == "85"
+
+
+# --- Fixes from the fresh-eyes test (issue 8) ----------------------------------------------
+
+
+def test_both_coordinate_systems_mapped_are_refused_naming_them() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        build_mapping(None, columns={**SIMPLE, "x": "X", "y": "Y"})
+    problem = refused.value.problems[0]
+    assert problem.field == "--map"
+    assert "lat, lon and x, y are all mapped: choose one coordinate system" in problem.reason
+
+
+def test_a_coordinate_system_on_the_command_line_replaces_the_files() -> None:
+    file = read_mapping_file(COLLEGES_MAPPING)
+    mapping = build_mapping(file, columns={"lat": "latitude", "lon": "longitude"})
+    assert {"lat", "lon"} <= set(mapping.columns)
+    assert not {"x", "y"} & set(mapping.columns)
+
+
+def test_a_header_split_by_another_delimiter_suggests_it(tmp_path: Path) -> None:
+    path = write(tmp_path, b"Nom,Type,Lat,Lon,Insee\nA,mairie,47.2,-1.5,44109\n")
+    with pytest.raises(InvalidInput) as refused:
+        read_table(path, simple_mapping(delimiter=";"))
+    problem = refused.value.problems[0]
+    assert problem.field == "--delimiter"
+    assert "the header has 0 ';' but 4 ','" in problem.reason
+
+    mapping_file = MappingFile(delimiter=";", columns=SIMPLE)
+    with pytest.raises(InvalidInput) as refused:
+        read_table(path, build_mapping(mapping_file, file_label="mairies.yaml"))
+    assert refused.value.problems[0].field == "mairies.yaml: delimiter"
+
+
+def test_a_split_header_missing_a_column_suggests_the_delimiter(tmp_path: Path) -> None:
+    path = write(tmp_path, b"Nom;Type,Lat,Lon,Insee\nA;mairie,47.2,-1.5,44109\n")
+    mapping = simple_mapping(delimiter=";")
+    with pytest.raises(InvalidInput) as refused:
+        header_index(read_table(path, mapping), mapping, path)
+    assert "the header has 1 ';' but 3 ','" in refused.value.problems[0].reason
+
+
+def test_an_encoding_from_the_mapping_file_is_blamed_on_it(tmp_path: Path) -> None:
+    text = "Nom;Type;Lat;Lon;Insee\nCollège Évron;collège;48,15;-0,40;53097\n"
+    path = write(tmp_path, text.encode("cp1252"))
+    mapping = build_mapping(
+        MappingFile(encoding="utf-8", columns=SIMPLE), file_label="mairies.yaml"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        read_table(path, mapping)
+    assert refused.value.problems[0].field == "mairies.yaml: encoding"
+    with pytest.raises(InvalidInput) as refused:
+        build_mapping(MappingFile(encoding="klingon", columns=SIMPLE), file_label="m.yaml")
+    assert refused.value.problems[0].field == "m.yaml: encoding"
+
+
+def test_lambert93_metres_mapped_as_lat_and_lon_say_so() -> None:
+    x, y = to_lambert93(-0.4007, 48.1525)
+    problems = rejected(row_context(**LAT_LON), Lat=f"{y:.1f}", Lon=f"{x:.1f}")
+    assert problems == [("Lat, Lon", "latitude", problems[0][2])]
+    assert f"latitude {y:.1f} and longitude {x:.1f} look like a Lambert-93 y" in problems[0][2]
+    assert "map Lat as y and Lon as x" in problems[0][2]
+
+
+def test_wgs84_degrees_mapped_as_x_and_y_say_so() -> None:
+    problems = rejected(row_context(x="X", y="Y"), X="-0,4007", Y="48,1525")
+    assert problems == [("X, Y", "longitude", problems[0][2])]
+    assert "look like a WGS84 longitude and latitude" in problems[0][2]
+    assert "map X as lon and Y as lat" in problems[0][2]
+
+
+def test_the_rejects_keep_their_columns_aligned() -> None:
+    report = ImportReport(file="f.csv", delimiter=";", encoding="utf-8")
+    report.rejected = [
+        Rejection(line=2, problems=[], cells=["A", "b"]),
+        Rejection(line=3, problems=[], cells=["A", "b", "c", "d", "e"]),
+        Rejection(line=4, problems=[], cells=["A", "b", "c"]),
+    ]
+    table = rejects_table(["Nom", "line", "Statut"], report)
+    assert table[0] == ["Nom", "line", "Statut", "extra", "import_line", "reason"]
+    assert all(len(row) == len(table[0]) for row in table)
+    assert table[1][:5] == ["A", "b", "", "", "2"]
+    assert table[2][:5] == ["A", "b", "c", "d;e", "3"]
+    report.rejected = report.rejected[2:]
+    assert rejects_table(["Nom", "Type", "Statut"], report)[0][-2:] == ["line", "reason"]
