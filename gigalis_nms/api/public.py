@@ -35,9 +35,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from gigalis_nms.api.deps import DbSession, app_settings
 from gigalis_nms.api.errors import error_response, error_responses
-from gigalis_nms.api.pagination import DEFAULT_LIMIT, PageRequest, page_links, page_request
+from gigalis_nms.api.pagination import PageParameters, PageRequest, page_links
 from gigalis_nms.db.listing import UnknownFilter, execute_core
-from gigalis_nms.db.types import INTEGER_MAX, RowId
+from gigalis_nms.db.types import RowId
 from gigalis_nms.errors import InvalidInput, NotFound
 from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
 from gigalis_nms.inventory.tables import SITE
@@ -260,24 +260,6 @@ router = APIRouter(
 CurrentSettings = Annotated[Settings, Depends(app_settings)]
 
 
-async def public_page(
-    settings: CurrentSettings,
-    limit: Annotated[
-        int,
-        Query(
-            ge=0,
-            le=INTEGER_MAX,
-            description="page size; 0 for the largest page the server gives",
-        ),
-    ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX, description="how many results to skip")] = 0,
-) -> PageRequest:
-    """The staff lists' paging, held to what the database can count: a larger number is
-    refused naming it rather than failing in the database driver."""
-    return await page_request(settings, limit, offset)
-
-
-PageParameters = Annotated[PageRequest, Depends(public_page)]
 Departements = Annotated[
     list[DepartementCode] | None, Query(description="département number, e.g. 44")
 ]
