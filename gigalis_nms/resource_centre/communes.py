@@ -10,6 +10,7 @@ map's commune and département outlines.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,6 +55,12 @@ class Commune:
     area_km2: float
     population: int
     households: int
+
+
+def departement_of_commune(insee: str | None, communes: Mapping[str, Commune]) -> str | None:
+    """The département of a commune of the reference; None when it is not there."""
+    commune = communes.get(insee) if insee else None
+    return commune.departement if commune else None
 
 
 def communes_path(settings: Settings) -> Path:

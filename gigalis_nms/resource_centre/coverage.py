@@ -32,7 +32,7 @@ from gigalis_nms.db.listing import execute_core
 from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
 from gigalis_nms.inventory.tables import SITE
-from gigalis_nms.resource_centre.communes import DEPARTEMENT_NAMES, Commune
+from gigalis_nms.resource_centre.communes import DEPARTEMENT_NAMES, Commune, departement_of_commune
 from gigalis_nms.resource_centre.models import ConnectFrom, NeedStatus, SiteCategory, SiteNeed
 
 DEFAULT_WITHIN_M = 2000
@@ -176,7 +176,7 @@ def covered_sites(
     return [
         CoveredSite(
             row.commune_insee,
-            row.departement or _departement_of(row.commune_insee, communes),
+            row.departement or departement_of_commune(row.commune_insee, communes),
             NeedStatus(row.status),
             network_distance(row.pop_distance_m, row.cable_distance_m) <= within_m,
         )
@@ -200,11 +200,6 @@ def active_pop_communes(session: Session) -> set[str]:
         SITE.c.kind == SiteKind.POP, SITE.c.status == LifecycleStatus.ACTIVE
     )
     return {code for code in execute_core(session, query).scalars() if code}
-
-
-def _departement_of(insee: str | None, communes: Mapping[str, Commune]) -> str | None:
-    commune = communes.get(insee) if insee else None
-    return commune.departement if commune else None
 
 
 def _commune_rows(

@@ -24,7 +24,7 @@ from gigalis_nms.db.types import table_of
 from gigalis_nms.inventory.enums import LifecycleStatus, SiteKind
 from gigalis_nms.inventory.tables import CABLE, SITE
 from gigalis_nms.resource_centre.boundaries import Outline, Outlines, geojson_geometry
-from gigalis_nms.resource_centre.communes import Commune
+from gigalis_nms.resource_centre.communes import Commune, departement_of_commune
 from gigalis_nms.resource_centre.geo import line_lambert93, to_wgs84
 from gigalis_nms.resource_centre.models import (
     LocatedBy,
@@ -90,8 +90,7 @@ def departement_of(insee: str | None, communes: Mapping[str, Commune]) -> str | 
     """The département of an INSEE code: the reference's, else its first two characters."""
     if insee is None:
         return None
-    commune = communes.get(insee)
-    return commune.departement if commune else insee[:2]
+    return departement_of_commune(insee, communes) or insee[:2]
 
 
 def pop_feature(site: NetworkSite, communes: Mapping[str, Commune]) -> Feature[PopProperties]:

@@ -26,7 +26,7 @@ from gigalis_nms.db.listing import Listing, PageOfRows, exact, fetch_page
 from gigalis_nms.db.types import fits_row_id
 from gigalis_nms.errors import FieldProblem, InvalidInput, NotFound
 from gigalis_nms.resource_centre import analysis, identifiers
-from gigalis_nms.resource_centre.communes import Commune
+from gigalis_nms.resource_centre.communes import Commune, departement_of_commune
 from gigalis_nms.resource_centre.geo import in_france
 from gigalis_nms.resource_centre.models import (
     NEED_STEPS,
@@ -214,11 +214,6 @@ def place_problems(values: Mapping[str, Any], communes: Communes) -> list[FieldP
     return problems
 
 
-def departement_of(values: Mapping[str, Any], communes: Communes) -> str | None:
-    commune = communes.get(values.get("commune_insee") or "")
-    return commune.departement if commune else None
-
-
 def checked_values(values: Mapping[str, Any], communes: Communes) -> Values:
     """The columns of a site from ``values``, every check passed, ``departement`` filled;
     InvalidInput with every problem otherwise."""
@@ -226,7 +221,10 @@ def checked_values(values: Mapping[str, Any], communes: Communes) -> Values:
     problems = place_problems(site.model_dump(), communes)
     if problems:
         raise InvalidInput("; ".join(map(str, problems)), problems)
-    return {**site.model_dump(), "departement": departement_of(site.model_dump(), communes)}
+    return {
+        **site.model_dump(),
+        "departement": departement_of_commune(site.commune_insee, communes),
+    }
 
 
 def today() -> date:
