@@ -11,8 +11,9 @@ Decisions, each written again where it is made:
   null when none does.
 - Device roles and circuit types are the enums DeviceRole and ServiceType, served read-only
   with ids in enum order from 1 and slugs from their values (choices.py).
-- Tenants are operators; providers are fibre owners, suppliers and cable owners, Gigalis
-  included, which provides the circuits (context.py). Their slugs are made from names.
+- Tenants are operators; providers are every other organisation (members, Gigalis among
+  them, which provides the circuits; fibre owners; suppliers) (context.py). Their slugs are
+  made from names.
 - Writes go through ``gigalis_nms.inventory.service`` so that rules and the audit log hold
   (writes.py); a NetBox field Gigalis cannot store answers 400 naming it.
 - Filters NetBox has and the dialect lacks answer 400 naming them (filters.py).

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +21,7 @@ from gigalis_nms.inventory.enums import (
     DeviceStatus,
     InterfaceType,
     LifecycleStatus,
+    OrganisationKind,
     ServiceType,
 )
 
@@ -97,6 +99,43 @@ CABLE_STATUS_OUT = {
     LifecycleStatus.RETIRED: "decommissioning",
 }
 CABLE_STATUSES = ["connected", "planned", "decommissioning"]
+# Written, decommissioning means decommissioning; a retired cable keeps its status (writes.py).
+CABLE_STATUS_IN = {
+    "connected": LifecycleStatus.ACTIVE,
+    "planned": LifecycleStatus.PLANNED,
+    "decommissioning": LifecycleStatus.DECOMMISSIONING,
+}
+
+# Cable lengths: NetBox's units but inches, each in metres. Gigalis keeps whole metres and
+# serves them in metres.
+METRES_PER_UNIT = {
+    "km": Decimal(1000),
+    "m": Decimal(1),
+    "cm": Decimal("0.01"),
+    "mi": Decimal("1609.344"),
+    "ft": Decimal("0.3048"),
+}
+LENGTH_UNIT_LABELS = {
+    "km": "Kilometers",
+    "m": "Meters",
+    "cm": "Centimeters",
+    "mi": "Miles",
+    "ft": "Feet",
+}
+
+
+def metres(length: float, unit: str) -> int:
+    """A length in ``unit`` as whole metres, half a metre rounded up.
+
+    >>> metres(12.5, "km"), metres(1000, "ft"), metres(250, "cm"), metres(1, "mi")
+    (12500, 305, 3, 1609)
+    """
+    exact = Decimal(str(length)) * METRES_PER_UNIT[unit]
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# Providers are every organisation that is not an operator (operators are tenants).
+PROVIDER_KINDS = (OrganisationKind.MEMBER, OrganisationKind.FIBRE_OWNER, OrganisationKind.SUPPLIER)
 
 INTERFACE_TYPE_LABELS: dict[str, str] = {
     InterfaceType.VIRTUAL: "Virtual",

@@ -28,10 +28,8 @@ from gigalis_nms.inventory.models import (
     Site,
     StrandHolding,
 )
-from gigalis_nms.netbox.choices import unique_slugs
+from gigalis_nms.netbox.choices import PROVIDER_KINDS, unique_slugs
 from gigalis_nms.netbox.models import DeviceType, Manufacturer, Platform
-
-PROVIDER_KINDS = (OrganisationKind.FIBRE_OWNER, OrganisationKind.SUPPLIER)
 
 
 @dataclass(frozen=True)
@@ -96,16 +94,11 @@ class Context:
         )
 
     @cached_property
-    def cable_owner_ids(self) -> set[int]:
-        return set(self.session.exec(select(FibreCable.owner_id).distinct()))
-
-    @cached_property
     def provider_slugs(self) -> dict[int, str]:
-        """Fibre owners, suppliers, and whoever owns cables (Gigalis itself, a member)."""
+        """Every organisation that is not an operator: members (Gigalis itself among them),
+        fibre owners and suppliers."""
         return unique_slugs(
-            (i, o.name)
-            for i, o in self.organisations.items()
-            if o.kind in PROVIDER_KINDS or i in self.cable_owner_ids
+            (i, o.name) for i, o in self.organisations.items() if o.kind in PROVIDER_KINDS
         )
 
     @cached_property

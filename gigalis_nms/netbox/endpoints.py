@@ -28,11 +28,13 @@ from gigalis_nms.netbox.choices import (
     DEVICE_ROLES,
     DEVICE_STATUSES,
     INTERFACE_TYPE_LABELS,
+    LENGTH_UNIT_LABELS,
+    PROVIDER_KINDS,
     SITE_STATUSES,
     circuit_statuses_in,
     label_of,
 )
-from gigalis_nms.netbox.context import PROVIDER_KINDS, Context
+from gigalis_nms.netbox.context import Context
 from gigalis_nms.netbox.filters import BadFilterValue, Filter
 from gigalis_nms.netbox.models import DeviceType, Manufacturer, Platform
 
@@ -340,7 +342,7 @@ IP_ADDRESSES = TableEndpoint(
         "device_id": ids_of(col(Device.id)),
         "device": column_in(col(Device.hostname)),
     },
-    read_only="a management address is a field of its device; change the device",
+    choices={"status": [("active", "Active")]},
 )
 INTERFACES = TableEndpoint(
     app="dcim",
@@ -385,9 +387,8 @@ CABLES = TableEndpoint(
     choices={
         "status": _choices(CABLE_STATUSES),
         "type": [("smf", "Singlemode Fiber")],
-        "length_unit": [("m", "Meters")],
+        "length_unit": list(LENGTH_UNIT_LABELS.items()),
     },
-    read_only="fibre cables are changed through /api/v1/cables, which makes their strands",
 )
 TENANTS = TableEndpoint(
     app="tenancy",
@@ -408,12 +409,7 @@ PROVIDERS = TableEndpoint(
     name="providers",
     label="provider",
     table=Organisation,
-    where=lambda ctx: [
-        sa.or_(
-            col(Organisation.kind).in_(PROVIDER_KINDS),
-            col(Organisation.id).in_(ctx.cable_owner_ids),
-        )
-    ],
+    where=lambda _ctx: [col(Organisation.kind).in_(PROVIDER_KINDS)],
     full=out.provider_full,
     brief=out.provider_brief,
     filters={
@@ -421,7 +417,6 @@ PROVIDERS = TableEndpoint(
         "name": column_in(col(Organisation.name)),
         "slug": by_slug(col(Organisation.id), lambda ctx: ctx.provider_slugs, "provider"),
     },
-    read_only="providers are organisations; change them through /api/v1/organisations",
 )
 CIRCUIT_TYPE_OBJECTS = ListEndpoint(
     app="circuits",

@@ -363,10 +363,14 @@ def cable_full(ctx: Context, cable: FibreCable) -> Json:
         "comments": "",
         "tags": [],
         "custom_fields": {
+            "a_site": cable.a_site_id,
+            "z_site": cable.z_site_id,
             "fibre_count": cable.fibre_count,
             "ownership": cable.ownership.value,
             "owner": owner.name,
             "iru_end_date": cable.iru_end_date.isoformat() if cable.iru_end_date else None,
+            "route": cable.route,
+            "lifecycle": cable.status.value,
         },
         "created": _stamp(cable.created_at),
         "last_updated": _stamp(cable.updated_at),
@@ -415,7 +419,11 @@ def provider_full(ctx: Context, organisation: Organisation) -> Json:
         "asns": [],
         "comments": "",
         "tags": [],
-        "custom_fields": {"kind": organisation.kind.value, "siren": organisation.siren},
+        "custom_fields": {
+            "kind": organisation.kind.value,
+            "siren": organisation.siren,
+            "arcep_code": organisation.arcep_code,
+        },
         "created": _stamp(organisation.created_at),
         "last_updated": _stamp(organisation.updated_at),
     }
@@ -423,7 +431,9 @@ def provider_full(ctx: Context, organisation: Organisation) -> Json:
 
 def circuit_brief(ctx: Context, circuit: Circuit) -> Json:
     assert circuit.id is not None
-    provider = ctx.organisations.get(ctx.circuit_provider_id or 0)
+    # None when the owner of Gigalis's own cables is an operator, which no provider is.
+    provider_id = ctx.circuit_provider_id
+    provider = ctx.organisations.get(provider_id) if provider_id in ctx.provider_slugs else None
     return {
         **_common(ctx, "circuits/circuits", circuit.id, circuit.ref),
         "provider": provider_brief(ctx, provider) if provider else None,
@@ -500,9 +510,14 @@ def circuit_full(ctx: Context, circuit: Circuit) -> Json:
         "comments": "",
         "tags": [],
         "custom_fields": {
+            # The exact Gigalis status, which the NetBox status folds (reserved and designed
+            # both read as planned).
+            "lifecycle": circuit.status.value,
             "protected": circuit.protected,
             "a_site": circuit.a_site_id,
             "z_site": circuit.z_site_id,
+            "a_interface": circuit.a_interface_id,
+            "z_interface": circuit.z_interface_id,
             "a_vlan": circuit.a_vlan,
             "z_vlan": circuit.z_vlan,
         },

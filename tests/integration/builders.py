@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory import service
@@ -32,12 +32,14 @@ from gigalis_nms.inventory.models import (
     DeviceCreate,
     FibreCable,
     FibreCableCreate,
+    FibreStrand,
     Interface,
     InterfaceCreate,
     Organisation,
     OrganisationCreate,
     Site,
     SiteCreate,
+    StrandHolding,
 )
 
 ACTOR = "test:builders"
@@ -171,6 +173,18 @@ def build_inventory(engine: Engine) -> Inventory:
             circuit_a=_id(circuit_a),
             circuit_b=_id(circuit_b),
         )
+
+
+def hold_link_on_cable(engine: Engine, inventory: Inventory) -> None:
+    """The inventory's backbone link rides two strands of its cable."""
+    with session_scope(engine, actor="test") as session:
+        strands = session.exec(
+            select(FibreStrand.id).where(FibreStrand.cable_id == inventory.cable).limit(2)
+        ).all()
+        for strand in strands:
+            session.add(
+                StrandHolding(strand_id=strand, backbone_link_id=inventory.link, sequence=0)
+            )
 
 
 def _id(obj: Any) -> int:

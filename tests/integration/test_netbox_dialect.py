@@ -17,9 +17,9 @@ from sqlmodel import col, select
 from gigalis_nms.audit import AuditEntry
 from gigalis_nms.db import session_scope
 from gigalis_nms.inventory.enums import CircuitStatus
-from gigalis_nms.inventory.models import Circuit, FibreStrand, StrandHolding
+from gigalis_nms.inventory.models import Circuit
 from gigalis_nms.netbox.endpoints import ENDPOINTS
-from tests.integration.builders import Inventory
+from tests.integration.builders import Inventory, hold_link_on_cable
 from tests.integration.conftest import Api
 
 ROOT = "/netbox/api"
@@ -322,22 +322,11 @@ def test_circuit_reads_and_status_mapping(api: Api, inventory: Inventory, engine
 
 
 def test_read_only_endpoints_say_why(api: Api) -> None:
-    for path in ("dcim/device-roles/", "circuits/circuit-types/", "dcim/cables/"):
+    for path in ("dcim/device-roles/", "circuits/circuit-types/", "circuits/circuit-terminations/"):
         refused = nb(api, "admin", "POST", path, json={"name": "x"})
         assert refused.status_code == 405
         assert "read-only" in refused.json()["error"]["message"]
     assert nb(api, "admin", "DELETE", "dcim/device-roles/1/").status_code == 405
-
-
-def hold_link_on_cable(engine: Engine, inventory: Inventory) -> None:
-    with session_scope(engine, actor="test") as session:
-        strands = session.exec(
-            select(FibreStrand.id).where(FibreStrand.cable_id == inventory.cable).limit(2)
-        ).all()
-        for strand in strands:
-            session.add(
-                StrandHolding(strand_id=strand, backbone_link_id=inventory.link, sequence=0)
-            )
 
 
 def test_cable_terminations_and_trace(api: Api, inventory: Inventory, engine: Engine) -> None:
