@@ -18,6 +18,7 @@ from gigalis_nms.lab.cli import app as lab_app
 from gigalis_nms.monitoring.incident_cli import incident_app, maintenance_app
 from gigalis_nms.monitoring.monitor_cli import monitor_app
 from gigalis_nms.monitoring.sla_cli import app as sla_app
+from gigalis_nms.netbox.cli import app as netbox_app
 from gigalis_nms.ordering.cli import app as order_app
 from gigalis_nms.ordering.hub_cli import app as hub_app
 from gigalis_nms.provisioning.circuit_cli import circuit_app, job_app
@@ -44,6 +45,7 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(netbox_app, name="netbox")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(order_app, name="order")
 app.add_typer(provision_app, name="provision")

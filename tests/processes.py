@@ -3,6 +3,7 @@ loopback port, its output in a log file, and always stopped by its own process h
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -17,6 +18,37 @@ from tests.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
+
+
+# Proxy settings that requests and the NetBox clients would follow: tests talking to a server
+# on loopback leave them out, so that nothing leaves the machine whatever the environment says.
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+def without_proxies() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
+
+
+def quiet_serve_environment(folder: Path, database_url: str, secret_key: str) -> dict[str, str]:
+    """The environment of a `gigalis serve` over ``database_url`` with no background work (no
+    job or order worker, no poller), no proxy, its data under ``folder``."""
+    return {
+        **without_proxies(),
+        "GIGALIS_ENVIRONMENT": "test",
+        "GIGALIS_DATA_DIR": str(folder / "data"),
+        "GIGALIS_DATABASE_URL": database_url,
+        "GIGALIS_SECRET_KEY": secret_key,
+        "GIGALIS_JOB_WORKER": "false",
+        "GIGALIS_ORDER_WORKER": "false",
+        "GIGALIS_POLLER": "false",
+    }
 
 
 def gigalis_command() -> str:

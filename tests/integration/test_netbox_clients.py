@@ -8,7 +8,6 @@ clear them so that nothing leaves the loopback address.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +23,11 @@ from gigalis_nms.auth.service import create_token
 from gigalis_nms.db import make_engine, session_scope, upgrade
 from gigalis_nms.inventory.loader.run import load_inventory
 from gigalis_nms.inventory.models import Device, Site
-from tests.processes import ROOT, gigalis_serve
+from tests.processes import PROXY_VARIABLES, ROOT, gigalis_serve, quiet_serve_environment
 
 pytestmark = pytest.mark.timeout(300)
 
 SECRET_KEY = "netbox-clients-test-secret-key-0123456789"
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 
 
 @dataclass
@@ -64,16 +55,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         devices = {d.hostname: Device.model_validate(d) for d in session.exec(select(Device))}
         site_codes = {s.id: s.code for s in session.exec(select(Site)) if s.id is not None}
     engine.dispose()
-    environment = {
-        **{k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES},
-        "GIGALIS_ENVIRONMENT": "test",
-        "GIGALIS_DATA_DIR": str(folder / "data"),
-        "GIGALIS_DATABASE_URL": f"sqlite:///{database}",
-        "GIGALIS_SECRET_KEY": SECRET_KEY,
-        "GIGALIS_JOB_WORKER": "false",
-        "GIGALIS_ORDER_WORKER": "false",
-        "GIGALIS_POLLER": "false",
-    }
+    environment = quiet_serve_environment(folder, f"sqlite:///{database}", SECRET_KEY)
     with gigalis_serve(environment, folder / "serve.log") as url:
         yield Service(f"{url}/netbox", tokens, devices, site_codes)
 

@@ -1,4 +1,5 @@
-"""The NetBox dialect's docstring examples run: slugs, labels, enum objects, derived ids."""
+"""The NetBox dialect's and the NetBox sync's docstring examples run: slugs, labels, enum
+objects, derived ids, natural keys, the plan of changes, URLs."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from types import ModuleType
 import pytest
 
 from gigalis_nms.netbox import choices, serializers
+from gigalis_nms.netbox.sync import records, run
 
 
-@pytest.mark.parametrize("module", [choices, serializers], ids=lambda module: module.__name__)
+@pytest.mark.parametrize(
+    "module", [choices, serializers, records, run], ids=lambda module: module.__name__
+)
 def test_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0
