@@ -349,7 +349,7 @@ def _validation_problems(change: Change, error: ValidationError) -> list[Problem
         name = str(item["loc"][0]) if item["loc"] else ""
         reason = reason_of(item["msg"])
         if item["type"] == "extra_forbidden":
-            reason = f"cannot be changed on an existing {change.kind}: change it in Gigalis"
+            reason = f"cannot be changed on an existing {change.kind}"
         problems.append(Problem(change.kind, change.key, NEUTRAL_NAMES.get(name, name), reason))
     return problems
 

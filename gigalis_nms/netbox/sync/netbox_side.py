@@ -408,9 +408,18 @@ def _terminations(
         port = custom.get("interface") or (peers[0]["id"] if peers else None)
         circuit_id = _ref_id(end.get("circuit")) or 0
         seen[(circuit_id, end.get("term_side", ""))] = TerminationSeen(
-            sites.get(_ref_id(end.get("site")) or 0), ports.get(port or 0), custom.get("vlan")
+            sites.get(_termination_site_id(end) or 0), ports.get(port or 0), custom.get("vlan")
         )
     return seen
+
+
+def _termination_site_id(end: Json) -> int | None:
+    """NetBox 4.1 names a termination's site in ``site``; 4.2 on in ``termination``, typed."""
+    if end.get("site"):
+        return _ref_id(end["site"])
+    if end.get("termination_type") == "dcim.site":
+        return _ref_id(end.get("termination"))
+    return None
 
 
 def _read_circuits(
