@@ -4,9 +4,10 @@ work against Gigalis: ``pynetbox.api("http://HOST:PORT/netbox", token=…)`` and
 
 Every response carries ``API-Version: 4.1``: pynetbox reads it from the API root and pages by
 ``limit``/``offset`` below 4.6. Lists answer ``{count, next, previous, results}`` with the
-project's paging rules; ``?brief=1`` gives the brief form. Staff tokens read (admin, noc,
-viewer, finance); admin and noc write; an operator token answers 403 on the whole dialect,
-whose objects span every operator.
+project's paging rules; ``?brief=1`` gives the brief form; ``q`` searches, ``ordering`` orders,
+and filters take NetBox's lookup suffixes (filters.py, endpoints.py). Staff tokens read
+(admin, noc, viewer, finance); admin and noc write; an operator token answers 403 on the whole
+dialect, whose objects span every operator.
 
 Each endpoint has list, get, OPTIONS (its choices, with the POST action only for a caller
 who may create), and, where it is writable, create (one object or a list), PATCH of one
@@ -147,9 +148,9 @@ def add_endpoint_routes(endpoint: Endpoint) -> None:
     writes = WRITES_BY_PATH.get(path)
 
     def list_objects(request: Request, ctx: RequestContext, page: PageParameters) -> Response:
-        filters = parse_query(endpoint.filters, request.query_params)
+        query = parse_query(endpoint.filters, request.query_params, endpoint.ordering)
         serialize = endpoint.brief if is_brief(request) else endpoint.full
-        count, rows = endpoint.page(ctx, filters, page.limit, page.offset)
+        count, rows = endpoint.page(ctx, query, page.limit, page.offset)
         following, previous = page_links(request, page, count)
         results = [serialize(ctx, row) for row in rows]
         return JSONResponse(
