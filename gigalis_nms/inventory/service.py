@@ -383,6 +383,7 @@ def _circuits_on_device(session: Session, device_id: int) -> int:
 
 
 def _check_device(session: Session, values: Values, current: Any) -> None:
+    _check_management_address(session, values["management_address"], current)
     if current is None or values["site_id"] == current.site_id:
         return
     circuits = _circuits_on_device(session, current.id)
@@ -392,6 +393,19 @@ def _check_device(session: Session, values: Values, current: Any) -> None:
             f"{current.hostname} ends {circuits} circuits at its site; "
             "move or terminate them first",
         )
+
+
+def _check_management_address(session: Session, address: str | None, current: Any) -> None:
+    """One router per management address: provisioning and the poller reach a router by it,
+    and a NetBox-built Nornir inventory would make two hosts of one router."""
+    if address is None:
+        return
+    others = select(Device.hostname).where(col(Device.management_address) == address)
+    if current is not None:
+        others = others.where(col(Device.id) != current.id)
+    holder = session.exec(others).first()
+    if holder is not None:
+        raise Conflict.of("management_address", f"{holder} already has {address}")
 
 
 def _check_cable(_session: Session, values: Values, current: Any) -> None:

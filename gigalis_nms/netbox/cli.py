@@ -147,19 +147,23 @@ def _print(report: SyncReport) -> None:
         console.print(f"[red]refused[/] {escape(str(problem))}", highlight=False)
     created = _per_kind(report, "create")
     updated = _per_kind(report, "update")
+    refused = {kind: len({p.key for p in report.refused if p.kind == kind}) for kind in KINDS}
+    verb = "would be " if report.dry_run and report.direction == "export" else ""
     for kind in KINDS:
         parts = [
-            f"{created.get(kind, 0)} created",
-            f"{updated.get(kind, 0)} updated",
+            f"{created.get(kind, 0)} {verb}created",
+            f"{updated.get(kind, 0)} {verb}updated",
             f"{report.plan.unchanged[kind]} unchanged",
         ]
+        if refused[kind]:
+            parts.append(f"{refused[kind]} refused")
         if report.plan.only_receiving[kind]:
             parts.append(f"{report.plan.only_receiving[kind]} only in {receiving}, left alone")
         console.print(f"{kind}: {', '.join(parts)}", highlight=False)
     if report.dry_run:
         console.print(f"dry run: nothing written to {receiving}", highlight=False)
     elif not report.committed:
-        console.print(f"nothing written to {receiving}: --strict and refusals", highlight=False)
+        console.print(f"nothing written to {receiving}", highlight=False)
 
 
 def _per_kind(report: SyncReport, action: str) -> dict[str, int]:

@@ -135,15 +135,29 @@ def enum_member(items: list[EnumObject], netbox_name: str, value: Any) -> str | 
     return found[0].value
 
 
-def kbps(name: str, netbox_name: str) -> Converter:
-    """NetBox counts speeds and commit rates in kbps; Gigalis in whole Mb/s."""
+def kbps(name: str, netbox_name: str, most_mbps: int) -> Converter:
+    """NetBox counts speeds and commit rates in kbps; Gigalis in whole Mb/s, up to
+    ``most_mbps`` (said in kbps when refused, as the client wrote it)."""
 
     def convert(_ctx: Context, value: Any, _current: Any) -> Json:
         if value is None:
             return {name: None}
         if not isinstance(value, int) or isinstance(value, bool) or value % 1000:
             raise refuse(netbox_name, "kbps, in whole Mb/s (a multiple of 1000)")
+        if not 0 < value <= most_mbps * 1000:
+            raise refuse(netbox_name, f"from 1000 to {most_mbps * 1000} kbps")
         return {name: value // 1000}
+
+    return convert
+
+
+def number(name: str, netbox_name: str) -> Converter:
+    """A JSON number; true and false are not numbers, whatever Python thinks."""
+
+    def convert(_ctx: Context, value: Any, _current: Any) -> Json:
+        if isinstance(value, bool) or not isinstance(value, int | float | None):
+            raise refuse(netbox_name, f"a number, not {value!r}")
+        return {name: value}
 
     return convert
 
@@ -232,9 +246,11 @@ class Translation:
         return [FieldProblem(self.names.get(p.field, p.field), p.reason) for p in problems]
 
     @contextmanager
-    def netbox_names(self) -> Iterator[None]:
-        """The service's refusals, with NetBox's field names; its invalid input answers 400,
-        as NetBox does, and its conflicts stay 409."""
+    def netbox_names(self, *, deleting: bool = False) -> Iterator[None]:
+        """The service's refusals, with NetBox's field names, answering as NetBox does: 400
+        for a body it refuses, a duplicate included (pynetbox reads a 409 answering a POST
+        as a failed IP allocation and drops the reason), and 409 for a delete of an object
+        still in use."""
         try:
             yield
         except UnsupportedMediaType:
@@ -246,7 +262,8 @@ class Translation:
             raise DialectInvalid("; ".join(map(str, problems)) or error.message, problems) from None
         except Conflict as error:
             problems = self.renamed(error.problems)
-            raise Conflict("; ".join(map(str, problems)) or error.message, problems) from None
+            kind = Conflict if deleting else DialectInvalid
+            raise kind("; ".join(map(str, problems)) or error.message, problems) from None
 
 
 def writes_of(translation: Translation, after: After | None = None) -> Writes:
@@ -285,7 +302,7 @@ def writes_of(translation: Translation, after: After | None = None) -> Writes:
         return changed
 
     def delete(ctx: Context, obj: Any) -> None:
-        with translation.netbox_names():
+        with translation.netbox_names(deleting=True):
             service.delete_object(ctx.session, spec, obj.id)
 
     return Writes(create, update, delete)
@@ -347,8 +364,8 @@ SITE_WRITES = writes_of(
             "facility": _site_code,
             "status": choice_value("status"),
             "physical_address": lambda _c, v, _o: {"address": v or None},
-            "latitude": to("latitude"),
-            "longitude": to("longitude"),
+            "latitude": number("latitude", "latitude"),
+            "longitude": number("longitude", "longitude"),
         },
         custom_fields={"insee_code": to("insee_code"), "kind": to("kind")},
         constants={"description": "", "comments": "", "tags": [], "time_zone": "Europe/Paris"},
@@ -596,7 +613,7 @@ INTERFACE_WRITES = writes_of(
             "name": to("name"),
             "type": choice_value("type"),
             "enabled": to("enabled"),
-            "speed": kbps("speed_mbps", "speed"),
+            "speed": kbps("speed_mbps", "speed", most_mbps=1_600_000),
             "description": optional_text("description"),
         },
         constants={"label": "", "tags": [], "mgmt_only": False, "mtu": None},
@@ -834,7 +851,7 @@ CABLE_WRITES = writes_of(
         custom_fields={
             "a_site": reference("a_site_id", "custom_fields.a_site"),
             "z_site": reference("z_site_id", "custom_fields.z_site"),
-            "fibre_count": to("fibre_count"),
+            "fibre_count": number("fibre_count", "custom_fields.fibre_count"),
             "ownership": to("ownership"),
             "owner": _owner,
             "iru_end_date": to("iru_end_date"),
@@ -915,8 +932,11 @@ def _circuit_type(_ctx: Context, value: Any, _current: Any) -> Json:
 
 def _circuit_provider(ctx: Context, value: Any, _current: Any) -> Json:
     wanted = id_of("provider", value)
-    if wanted != ctx.circuit_provider_id:
-        raise refuse("provider", f"Gigalis's circuits are provided by {ctx.circuit_provider_id}")
+    provider = ctx.circuit_provider_id
+    if wanted != provider:
+        named = ctx.organisations.get(provider or 0)
+        who = f"{named.name} (id {provider})" if named else "no provider yet (no cable of its own)"
+        raise refuse("provider", f"Gigalis's circuits are provided by {who}")
     return {}
 
 
@@ -929,7 +949,7 @@ CIRCUIT_WRITES = writes_of(
             "type": _circuit_type,
             "tenant": reference("operator_id", "tenant"),
             "status": _netbox_status,
-            "commit_rate": kbps("bandwidth_mbps", "commit_rate"),
+            "commit_rate": kbps("bandwidth_mbps", "commit_rate", most_mbps=400_000),
             "install_date": to("in_service_since"),
             "description": optional_text("description"),
         },

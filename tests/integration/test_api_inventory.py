@@ -370,6 +370,19 @@ def test_duplicate_natural_key_is_a_conflict(api: Api, inventory: Inventory, cas
     assert count(api, "audit") == audited
 
 
+def test_a_management_address_belongs_to_one_device(api: Api, inventory: Inventory) -> None:
+    first = api.patch(
+        "noc", f"{V1}/devices/{inventory.device_a}", json={"management_address": "192.0.2.1"}
+    )
+    assert first.status_code == 200, first.text
+    before = count(api, "audit")
+    second = api.patch(
+        "noc", f"{V1}/devices/{inventory.device_b}", json={"management_address": "192.0.2.1"}
+    )
+    assert_error(second, 409, "management_address")
+    assert count(api, "audit") == before
+
+
 @each_case
 def test_viewer_reads_but_cannot_write(api: Api, inventory: Inventory, case: Case) -> None:
     created = create(api, case, inventory)

@@ -128,6 +128,19 @@ def test_object_defined_twice_is_refused(engine: Engine, network: Path):
     assert problem.reason == "site NTE1 is also defined at more.yaml:2"
 
 
+def test_a_management_address_given_twice_is_refused(engine: Engine, network: Path):
+    edit(
+        network,
+        "  - hostname: anc1-cr1\n    site: ANC1\n",
+        "  - hostname: anc1-cr1\n    site: ANC1\n    management_address: 198.51.100.11\n",
+    )
+    with pytest.raises(InvalidInput) as raised:
+        load_inventory(engine, network, actor="test")
+    problem = raised.value.problems[0]
+    assert problem.field == "management_address"
+    assert problem.reason == "nte1-cr1 already has 198.51.100.11"
+
+
 def test_vlan_held_twice_in_the_files_is_refused(engine: Engine, network: Path):
     edit(network, "a: {site: NTE1}\n", "a: {site: NTE1, interface: nte1-cr1:eth10, vlan: 101}\n")
     edit(

@@ -143,8 +143,8 @@ def test_filters(api: Api, inventory: Inventory) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
-        ("dcim/devices/", {"q": "nte"}, "query.q"),
-        ("dcim/devices/", {"ordering": "name"}, "query.ordering"),
+        ("dcim/devices/", {"name__xyz": "nte"}, "query.name__xyz"),
+        ("dcim/devices/", {"ordering": "rack"}, "query.ordering"),
         ("dcim/devices/", {"site": "nowhere"}, "query.site"),
         ("dcim/devices/", {"status": "bogus"}, "query.status"),
         ("dcim/devices/", {"site_id": "x"}, "query.site_id"),
@@ -152,6 +152,8 @@ def test_filters(api: Api, inventory: Inventory) -> None:
         ("circuits/circuits/", {"status": "reserved"}, "query.status"),
         ("dcim/device-roles/", {"color": "red"}, "query.color"),
         ("dcim/sites/", {"brief": "perhaps"}, "query.brief"),
+        ("dcim/sites/", {"cf_kind": "bogus"}, "query.cf_kind"),
+        ("dcim/sites/", {"cf_kind": ""}, "query.cf_kind"),
     ],
 )
 def test_filters_the_dialect_lacks_or_cannot_read_answer_400(

@@ -13,12 +13,17 @@ Everything listens on loopback; proxy settings are cleared so that nothing leave
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +36,7 @@ from gigalis_nms.audit import AuditEntry
 from gigalis_nms.auth.models import Role
 from gigalis_nms.auth.service import create_token
 from gigalis_nms.db import make_engine, session_scope, upgrade
+from gigalis_nms.errors import InvalidInput
 from gigalis_nms.inventory.enums import LifecycleStatus
 from gigalis_nms.inventory.loader.run import load_inventory
 from gigalis_nms.inventory.models import Device, FibreCable, Organisation, Site
@@ -339,6 +345,7 @@ def test_an_export_refused_by_the_netbox_is_reported_per_object(
     ] or [(c.kind, c.key) for c in report.plan.changes] == [("site", "ANG1")]
     assert [(p.kind, p.key) for p in report.refused] == [("site", "ANG1")]
     assert "NetBox answered 403" in report.refused[0].reason
+    assert not report.committed  # everything refused: nothing was written
 
 
 def test_a_netbox_that_stops_answering_is_named(engine: Engine) -> None:
@@ -350,3 +357,89 @@ def test_a_netbox_that_stops_answering_is_named(engine: Engine) -> None:
         with pytest.raises(NetBoxUnreachable, match="stopped answering"):
             import_from_netbox(engine, url, "x", actor=ACTOR, timeout=1)
     assert _counts(engine) == (0, 0, 0)
+
+
+# --- Servers that are not a working NetBox ---------------------------------------------------
+# Stand-ins for a NetBox gone wrong, on loopback: a real NetBox cannot be made to trickle its
+# answers or to page in a loop.
+
+
+@contextmanager
+def broken_netbox(answer: Callable[[socket.socket, str], None]) -> Iterator[str]:
+    """A server on loopback that reads each request and lets ``answer`` reply to it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                request = connection.recv(65536).decode(errors="replace")
+                path = request.split(" ")[1] if " " in request else "/"
+                with contextlib.suppress(OSError):  # the client gave up, as it should
+                    answer(connection, path)
+
+    worker = threading.Thread(target=serve, daemon=True)
+    worker.start()
+    try:
+        yield url
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        listener.close()
+
+
+def test_a_netbox_that_trickles_its_answer_is_cut_off(engine: Engine) -> None:
+    def trickle(connection: socket.socket, _path: str) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(20):
+            connection.sendall(b" ")
+            time.sleep(0.3)
+
+    with broken_netbox(trickle) as url:
+        started = time.monotonic()
+        with pytest.raises(NetBoxUnreachable, match="stopped answering"):
+            import_from_netbox(engine, url, "x", actor=ACTOR, timeout=1)
+        # Each answer is cut at the timeout; the 6 s trickle is never waited out.
+        assert time.monotonic() - started < 5
+    assert _counts(engine) == (0, 0, 0)
+
+
+def test_a_list_paging_in_a_loop_is_refused(engine: Engine) -> None:
+    def loop(connection: socket.socket, path: str) -> None:
+        base = f"http://{connection.getsockname()[0]}:{connection.getsockname()[1]}"
+        page = {
+            "count": 2,
+            "next": f"{base}/api/tenancy/tenants/?limit=1&offset=1",
+            "previous": None,
+            "results": [{"id": 1, "name": "Loop", "slug": "loop", "custom_fields": {}}],
+        }
+        body = json.dumps(page if "tenants" in path else {}).encode()
+        head = "HTTP/1.1 200 OK\r\nAPI-Version: 4.1\r\nContent-Type: application/json\r\n"
+        connection.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+    with broken_netbox(loop) as url, pytest.raises(NetBoxUnreachable, match="page forever"):
+        import_from_netbox(engine, url, "x", actor=ACTOR, timeout=5)
+    assert _counts(engine) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999/netbox", "not a URL"),
+        ("http://[::1/netbox", "not a URL"),
+        ("http://127.0.0.1:0/netbox", "the port is 1 to 65535"),
+        ("ftp://127.0.0.1/netbox", "http:// or https://"),
+    ],
+)
+def test_a_url_that_cannot_be_a_netbox_is_named(engine: Engine, url: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(reason)) as raised:
+        import_from_netbox(engine, url, "x", actor=ACTOR)
+    assert raised.value.problems[0].field == "--url"

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from gigalis_nms.netbox.sync import netbox_side
+from gigalis_nms.netbox.sync.records import NOT_SERVED, Inventory, plan
 
 Json = dict[str, Any]
 
@@ -239,6 +240,7 @@ def read() -> netbox_side.NetBoxInventory:
                 "circuit_terminations": TERMINATIONS,
             },
             dcim={
+                "platforms": [{**brief(4, name="Junos", slug="junos"), "manufacturer": None}],
                 "sites": SITES,
                 "devices": DEVICES,
                 "interfaces": INTERFACES,
@@ -343,3 +345,20 @@ def test_circuits_from_their_terminations() -> None:
     reasons = skipped(found)
     assert reasons[("circuit", "GIG-ETH-000043")] == "tenant"
     assert reasons[("circuit", "TRANSIT-1")] == "type"
+
+
+def test_a_field_netbox_does_not_serve_is_left_alone() -> None:
+    """NetBox 4 platforms have no NAPALM driver: an import keeps Gigalis's."""
+    found = read()
+    gigalis = Inventory()
+    gigalis.add(
+        "platform",
+        "junos",
+        {"name": "Junos", "manufacturer": None, "napalm_driver": "junos", "description": ""},
+    )
+    assert found.records["platform"]["junos"]["napalm_driver"] is NOT_SERVED
+    assert [c for c in plan(found, gigalis).changes if c.kind == "platform"] == []
+    created = plan(found, Inventory()).changes
+    assert [(c.key, sorted(c.fields)) for c in created if c.kind == "platform"] == [
+        ("junos", ["description", "manufacturer", "name"])
+    ]

@@ -69,6 +69,8 @@ class Checker:
                 check(self.record(kind, key), row)
         if "circuits" in self.desired.kinds:
             self.check_link_capacity()
+        if "devices" in self.desired.kinds:
+            self.check_management_addresses_unique()
         return self.problems
 
     def known(
@@ -85,6 +87,18 @@ class Checker:
 
     def check_device(self, record: Located, row: Row) -> None:
         self.known(record, "site", "sites", row["site"])
+
+    def check_management_addresses_unique(self) -> None:
+        """One router per management address, as the service checks it."""
+        holders: dict[str, str] = {}
+        for hostname, row in self.desired.rows["devices"].items():
+            address = row.get("management_address")
+            if address is None:
+                continue
+            other = holders.setdefault(address, hostname)
+            if other != hostname:
+                record = self.record("devices", hostname)
+                self.problem(record, "management_address", f"{other} already has {address}")
 
     def check_cable(self, record: Located, row: Row) -> None:
         self.known(record, "a_site", "sites", row["a_site"])

@@ -67,7 +67,7 @@ def read(session: Session) -> Inventory:
         return interface_key(devices[port.device_id].hostname, port.name)
 
     for organisation in organisations.values():
-        found.add("organisation", organisation.name, organisation.model_dump())
+        found.add("organisation", organisation.name, organisation.model_dump(exclude={"contacts"}))
     for site in sites.values():
         found.add("site", site.code, {**site.model_dump(), "address": _text(site.address)})
     for maker in makers.values():

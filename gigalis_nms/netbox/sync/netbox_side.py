@@ -18,11 +18,13 @@ Interface types Gigalis does not know read as ``other``; a site's ``staging`` as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pynetbox
+import pynetbox.core.query
 import requests
 
 from gigalis_nms.inventory.enums import (
@@ -35,6 +37,7 @@ from gigalis_nms.inventory.enums import (
 )
 from gigalis_nms.netbox.choices import CABLE_STATUS_OUT, CIRCUIT_STATUS_OUT, slugify
 from gigalis_nms.netbox.sync.records import (
+    NOT_SERVED,
     Change,
     Inventory,
     Problem,
@@ -63,15 +66,43 @@ SITE_STATUS_IN = {"staging": "planned"}
 
 
 class TimeoutSession(requests.Session):
-    """requests has no default timeout: a NetBox that stops answering would hang the sync."""
+    """requests has no default timeout, and its timeout bounds each read, not an answer: a
+    NetBox that stops answering, or trickles its answer, would hang the sync. Here each
+    answer must arrive whole within ``timeout`` seconds, and a list whose ``next`` link
+    leads back to a page already read (which would page forever) is refused."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.timeout = timeout
+        self.pages_read: set[str] = set()
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
+        kwargs["stream"] = True
+        deadline = time.monotonic() + self.timeout
+        response = super().request(method, url, *args, **kwargs)
+        chunks = []
+        # read1 gives what has arrived (read would wait for a whole chunk): the deadline is
+        # checked as a trickle comes in, not only once it is complete.
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                raise requests.exceptions.Timeout(f"no whole answer within {self.timeout} s")
+        response._content = b"".join(chunks)  # what response.content would have read
+        self._check_paging(method, response)
+        return response
+
+    def _check_paging(self, method: str, response: requests.Response) -> None:
+        is_page = method.upper() == "GET" and "offset=" in response.url
+        if is_page and response.url in self.pages_read:
+            raise requests.exceptions.TooManyRedirects(
+                f"the list's next link leads back to {response.url}: it would page forever"
+            )
+        if is_page:
+            self.pages_read.add(response.url)
 
 
 def connect(url: str, token: str, timeout: float = 30.0) -> pynetbox.api:
@@ -232,7 +263,9 @@ def _read_device_kinds(api: pynetbox.api, found: NetBoxInventory) -> dict[int, s
         record = {
             "name": platform["name"],
             "manufacturer": makers.get(_ref_id(platform.get("manufacturer")) or 0),
-            "napalm_driver": _text(platform.get("napalm_driver")),
+            "napalm_driver": _text(platform["napalm_driver"])
+            if "napalm_driver" in platform
+            else NOT_SERVED,
             "description": _text(platform.get("description")),
         }
         found.add("platform", platform["slug"], record)

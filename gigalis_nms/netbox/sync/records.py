@@ -93,6 +93,17 @@ def split_interface_key(key: str) -> tuple[str, str]:
     return hostname, name
 
 
+class NotServed:
+    """A field the source does not serve at all (NetBox 4 has no platform NAPALM driver):
+    never a change; a new object takes the receiving side's default."""
+
+    def __repr__(self) -> str:
+        return "<not served>"
+
+
+NOT_SERVED = NotServed()
+
+
 def plain(value: Any) -> Any:
     """A value as JSON would carry it: enums as their value, dates in ISO, tuples as lists.
 
@@ -182,8 +193,9 @@ def plan(source: Inventory, receiving: Inventory) -> Plan:
     only_receiving = dict.fromkeys(KINDS, 0)
     for kind in KINDS:
         theirs = receiving.records[kind]
-        for key, record in source.records[kind].items():
+        for key, served in source.records[kind].items():
             current = theirs.get(key)
+            record = {name: v for name, v in served.items() if v is not NOT_SERVED}
             if current is None:
                 created = {name: (None, value) for name, value in record.items()}
                 changes.append(Change(kind, key, "create", created))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,10 +50,19 @@ def check_url(url: str) -> str:
     >>> check_url("netbox.example.net")
     Traceback (most recent call last):
     gigalis_nms.errors.InvalidInput: --url: http:// or https:// and a host, as in a browser
+    >>> check_url("http://127.0.0.1:0/netbox")
+    Traceback (most recent call last):
+    gigalis_nms.errors.InvalidInput: --url: the port is 1 to 65535
     """
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise InvalidInput.of("--url", f"not a URL: {error}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidInput.of("--url", "http:// or https:// and a host, as in a browser")
+    if port == 0:
+        raise InvalidInput.of("--url", "the port is 1 to 65535")
     return url.rstrip("/").removesuffix("/api")
 
 
@@ -62,9 +71,11 @@ def talking_to(url: str) -> Iterator[None]:
     """NetBox's and the network's failures as one error naming the NetBox."""
     try:
         yield
-    except requests.exceptions.Timeout:
-        raise NetBoxUnreachable(f"NetBox at {url} stopped answering (timed out)") from None
-    except requests.exceptions.ConnectionError as error:
+    except requests.exceptions.Timeout as error:
+        raise NetBoxUnreachable(f"NetBox at {url} stopped answering ({error})") from None
+    except requests.exceptions.TooManyRedirects as error:
+        raise NetBoxUnreachable(f"NetBox at {url}: {error}") from None
+    except requests.exceptions.RequestException as error:
         raise NetBoxUnreachable(f"cannot reach NetBox at {url}: {error}") from None
     except pynetbox.RequestError as error:
         answer = " ".join(str(error.error).split())[:300]
@@ -76,8 +87,15 @@ def talking_to(url: str) -> Iterator[None]:
 
 
 def _read(url: str, reader: Callable[[], T]) -> T:
+    """Reads through ``reader``; an answer lacking what every NetBox object has (an id, a
+    name, a slug) is an answer from something that is not a NetBox."""
     with talking_to(url):
-        return reader()
+        try:
+            return reader()
+        except (KeyError, TypeError, AttributeError) as error:
+            raise NetBoxUnreachable(
+                f"{url} did not answer as a NetBox does: an object without {error}"
+            ) from None
 
 
 def import_from_netbox(
@@ -102,7 +120,7 @@ def import_from_netbox(
         keep = not dry_run and not (strict and refused)
         if not keep:
             session.rollback()
-    return SyncReport("import", dry_run, the_plan, source.skipped, refused, keep)
+    return _settled(SyncReport("import", dry_run, the_plan, source.skipped, refused, keep))
 
 
 def export_to_netbox(
@@ -121,4 +139,11 @@ def export_to_netbox(
     if not dry_run:
         with talking_to(url):
             refused = netbox_side.apply(api, current, the_plan.changes, provider)
-    return SyncReport("export", dry_run, the_plan, current.skipped, refused, not dry_run)
+    return _settled(SyncReport("export", dry_run, the_plan, current.skipped, refused, not dry_run))
+
+
+def _settled(report: SyncReport) -> SyncReport:
+    """The report, saying nothing was kept when every change was refused (a token that may
+    only read, say)."""
+    wrote_something = bool(report.applied()) or not report.plan.changes
+    return replace(report, committed=report.committed and wrote_something)
