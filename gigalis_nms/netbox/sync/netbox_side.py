@@ -164,8 +164,8 @@ def read(api: pynetbox.api) -> NetBoxInventory:
     found = NetBoxInventory()
     _read_organisations(api, found)
     sites = _read_sites(api, found)
-    makers = _read_device_kinds(api, found)
-    devices = _read_devices(api, found, sites, makers)
+    _read_device_kinds(api, found)
+    devices = _read_devices(api, found, sites)
     ports = _read_interfaces(api, found, devices)
     _read_cables(api, found, sites, devices)
     _read_circuits(api, found, sites, ports)
@@ -238,9 +238,9 @@ def _read_sites(api: pynetbox.api, found: NetBoxInventory) -> dict[int, str]:
     return codes
 
 
-def _read_device_kinds(api: pynetbox.api, found: NetBoxInventory) -> dict[int, str]:
+def _read_device_kinds(api: pynetbox.api, found: NetBoxInventory) -> None:
     """Manufacturers, device types, platforms, and the roles and circuit types an export
-    refers to; answers the manufacturers' slugs by id."""
+    refers to."""
     makers = {}
     for maker in _all(api.dcim.manufacturers):
         found.add(
@@ -274,7 +274,6 @@ def _read_device_kinds(api: pynetbox.api, found: NetBoxInventory) -> dict[int, s
         found.remember("role", role["slug"], role["id"])
     for circuit_type in _all(api.circuits.circuit_types):
         found.remember("circuit_type", circuit_type["slug"], circuit_type["id"])
-    return makers
 
 
 ROLES_BY_SLUG = {role.value.replace("_", "-"): role.value for role in DeviceRole}
@@ -288,7 +287,7 @@ class DeviceSeen:
 
 
 def _read_devices(
-    api: pynetbox.api, found: NetBoxInventory, sites: dict[int, str], makers: dict[int, str]
+    api: pynetbox.api, found: NetBoxInventory, sites: dict[int, str]
 ) -> dict[int, DeviceSeen]:
     devices = {}
     for device in _all(api.dcim.devices):

@@ -63,19 +63,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 KINDS = tuple(FIELDS)
 
-# What each kind's key is, for messages.
-KEY_NAMES = {
-    "organisation": "name",
-    "site": "code",
-    "manufacturer": "slug",
-    "device_type": "slug",
-    "platform": "slug",
-    "device": "hostname",
-    "interface": "hostname:name",
-    "cable": "code",
-    "circuit": "reference",
-}
-
 
 def interface_key(hostname: str, name: str) -> str:
     """An interface's natural key. A hostname has no colon, so the first one splits it.
